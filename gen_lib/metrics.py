@@ -1,0 +1,171 @@
+"""Sample quality: Fréchet distance in the feature space of a small MNIST classifier.
+
+This is FID (Heusel et al. 2017) with the Inception network swapped for a classifier
+trained on the real images themselves, so it runs in seconds on a CPU and offline. Its
+numbers are not comparable with published FIDs; what makes them meaningful is the
+floor, the same distance between two disjoint sets of real images of the same size: no
+model can be expected to beat it, and a model whose samples come close to it produces
+digits that the classifier cannot tell apart from real ones, on average.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+CACHE_ENV = "GEN_LIB_CACHE_DIR"
+CLASSIFIER_VERSION = 1  # bump when the architecture or its training changes
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def frechet_distance(features_a, features_b):
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between two feature sets."""
+    a, b = np.asarray(features_a, "float64"), np.asarray(features_b, "float64")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"Expected two (n, d) feature arrays with the same d, got {a.shape} and {b.shape}."
+        )
+    if min(len(a), len(b)) < 2:
+        raise ValueError("Each feature set needs at least 2 rows to estimate a covariance.")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # Tr((S_a S_b)^(1/2)) = sum of sqrt(eigenvalues of S_a^(1/2) S_b S_a^(1/2)), which is
+    # symmetric positive semi-definite, so eigh is stable where a general sqrtm is not.
+    root_a = _sqrt_psd(cov_a)
+    cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
+    distance = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
+    return float(max(distance, 0.0))
+
+
+def check_images(images, name="images"):
+    """Raise a ValueError that says how to fix images that are not (N, 28, 28, 1) in [0, 1]."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
+        raise ValueError(
+            f"{name} must have shape (N, 28, 28, 1), got {images.shape}. "
+            "Add a channel axis with images[..., None] if it is missing."
+        )
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"{name} must be float in [0, 1], got dtype {images.dtype}: "
+            "use gen_lib.to_unit_range(uint8_images)."
+        )
+    lo, hi = float(images.min()), float(images.max())
+    if not np.isfinite([lo, hi]).all():
+        raise ValueError(f"{name} contain NaN or infinite values.")
+    if lo < -1e-3 or hi > 1 + 1e-3:
+        hint = " They look like tanh outputs: use gen_lib.tanh_to_unit(x)." if lo < 0 else ""
+        raise ValueError(f"{name} must lie in [0, 1], got values in [{lo:.3f}, {hi:.3f}].{hint}")
+    return images.astype("float32")
+
+
+class QualityScorer:
+    """Scores generated digits against real ones with a classifier trained on the real ones.
+
+    `real_images`: float (N, 28, 28, 1) in [0, 1]; `labels`: (N,) ints. A random tenth of
+    them is held out to measure the classifier's accuracy; the classifier is trained once per
+    dataset and backend, then cached on disk (GEN_LIB_CACHE_DIR, default ~/.cache/gen_lib).
+    """
+
+    def __init__(self, real_images, labels, fd_samples=5000, epochs=5, cache_dir=None):
+        self.real_images = check_images(real_images, "real_images")
+        self.labels = np.asarray(labels).astype("int64")
+        if self.labels.shape != (len(self.real_images),):
+            raise ValueError(
+                f"labels must have shape ({len(self.real_images)},), got {self.labels.shape}."
+            )
+        n = len(self.real_images)
+        self.fd_samples = min(fd_samples, n // 2)
+        if self.fd_samples < 10:
+            raise ValueError(f"Need at least 20 real images to score against, got {n}.")
+        # Random, disjoint subsets: dataset files are often ordered (MNIST's test split puts
+        # two different writer populations in its two halves), so slices would be biased.
+        order = np.random.default_rng(0).permutation(n)
+        held_out, fit_on = order[: max(n // 10, 1)], order[max(n // 10, 1):]
+        self.classifier, self.cache_path = _trained_classifier(
+            self.real_images[fit_on], self.labels[fit_on], epochs, cache_dir
+        )
+        self.features_model = keras.Model(
+            self.classifier.inputs, self.classifier.get_layer("features").output
+        )
+        self.real_accuracy = self.accuracy(
+            self.real_images[held_out], self.labels[held_out]
+        )
+        half = self.fd_samples
+        self._reference = self.features(self.real_images[order[:half]])
+        self.floor = frechet_distance(
+            self._reference, self.features(self.real_images[order[half:2 * half]])
+        )
+
+    def features(self, images):
+        images = check_images(images)
+        return self.features_model.predict(images, batch_size=500, verbose=0)
+
+    def predict_labels(self, images):
+        images = check_images(images)
+        return self.classifier.predict(images, batch_size=500, verbose=0).argmax(-1)
+
+    def accuracy(self, images, labels):
+        return float((self.predict_labels(images) == np.asarray(labels)).mean())
+
+    def fd(self, generated):
+        """Fréchet distance of `generated` (in [0, 1]) to the real reference set."""
+        generated = check_images(generated, "generated")
+        if len(generated) < self.fd_samples:
+            raise ValueError(
+                f"Pass at least fd_samples={self.fd_samples} generated images, got "
+                f"{len(generated)}: the distance is biased by the sample size, so both "
+                "sides and the floor must use the same number."
+            )
+        return frechet_distance(self._reference, self.features(generated[: self.fd_samples]))
+
+
+def make_classifier():
+    """A small convnet; its 128-d 'features' layer is the space the FD is measured in."""
+    init = keras.initializers.GlorotUniform
+    inputs = keras.Input(IMAGE_SHAPE)
+    h = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu",
+                      kernel_initializer=init(seed=1))(inputs)
+    h = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu",
+                      kernel_initializer=init(seed=2))(h)
+    h = layers.Flatten()(h)
+    h = layers.Dense(128, activation="relu", kernel_initializer=init(seed=3), name="features")(h)
+    outputs = layers.Dense(10, kernel_initializer=init(seed=4))(h)
+    return keras.Model(inputs, outputs, name="mnist_classifier")
+
+
+def _trained_classifier(images, labels, epochs, cache_dir):
+    key = hashlib.sha256()
+    for part in (images.tobytes(), labels.tobytes(),
+                 f"{keras.backend.backend()}-{epochs}-v{CLASSIFIER_VERSION}".encode()):
+        key.update(part)
+    folder = Path(cache_dir or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gen_lib")
+    path = folder / f"classifier-{key.hexdigest()[:16]}.weights.h5"
+    model = make_classifier()
+    if path.is_file():
+        model.load_weights(path)
+        return model, path
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    order = np.random.default_rng(0)  # own generator: the notebook's seeds are untouched
+    for _ in range(epochs):
+        perm = order.permutation(len(images))
+        model.fit(images[perm], labels[perm], batch_size=128, epochs=1, shuffle=False,
+                  verbose=0)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save_weights(path)
+    except OSError as e:  # a read-only home: keep going, just without the cache
+        print(f"gen_lib: could not cache the classifier in {folder} ({e}); set {CACHE_ENV}.")
+    return model, path
+
+
+def _sqrt_psd(matrix):
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T

@@ -1,0 +1,97 @@
+"""Run profile: the full teaching run, or a fast smoke run for CI.
+
+The smoke profile runs the same code on less: a small real subset, one short epoch,
+fewer samples for the metric. Any single setting can be overridden from the
+environment, e.g. to do a full-length run offline on the 10k test split:
+
+    GEN_LIB_SPLIT=test GEN_LIB_EPOCHS=30 jupyter lab
+"""
+
+import dataclasses
+import os
+
+PROFILE_ENV = "GEN_LIB_PROFILE"
+PROFILES = ("full", "smoke")
+# What the smoke profile changes, whatever the notebook's full settings are.
+SMOKE = {"subset": 512, "epochs": 1, "fd_samples": 200}
+OVERRIDABLE = {  # setting -> (environment variable, parser)
+    "split": ("GEN_LIB_SPLIT", str),
+    "epochs": ("GEN_LIB_EPOCHS", int),
+    "subset": ("GEN_LIB_SUBSET", int),
+    "fd_samples": ("GEN_LIB_FD_SAMPLES", int),
+    "seed": ("GEN_LIB_SEED", int),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunProfile:
+    name: str
+    split: str
+    epochs: int
+    subset: int | None  # None: every image of the split
+    fd_samples: int  # images per set in the Fréchet distance and its floor
+    seed: int
+    overridden: tuple = ()  # names of the settings taken from the environment
+
+    def describe(self, n_images=None):
+        images = f"{n_images} images" if n_images is not None else (
+            f"first {self.subset} images" if self.subset else "all images"
+        )
+        text = (
+            f"profile {self.name!r}: {self.split} split, {images}, {self.epochs} epoch(s), "
+            f"FD on {self.fd_samples} samples, seed {self.seed}"
+        )
+        if self.overridden:
+            text += f" (from the environment: {', '.join(self.overridden)})"
+        return text
+
+
+def run_profile(epochs, split="train", subset=None, fd_samples=5000, seed=42,
+                smoke=None, env=None):
+    """Settings for this run: the notebook's full settings, or the smoke ones.
+
+    `smoke` may override the smoke settings for one notebook. Seeds Python, NumPy and
+    Keras once, so a rerun gives the same result on the same backend and machine.
+    """
+    env = os.environ if env is None else env
+    name = env.get(PROFILE_ENV, "full").strip().lower() or "full"
+    if name not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_ENV}={env.get(PROFILE_ENV)!r} is not a profile: use one of {PROFILES}."
+        )
+    settings = {"split": split, "epochs": epochs, "subset": subset,
+                "fd_samples": fd_samples, "seed": seed}
+    if name == "smoke":
+        settings.update(SMOKE)
+        settings.update(smoke or {})
+    overridden = []
+    for key, (var, parse) in OVERRIDABLE.items():
+        raw = env.get(var, "").strip()
+        if not raw:
+            continue
+        try:
+            value = parse(raw)
+        except ValueError:
+            raise ValueError(
+                f"{var}={raw!r} cannot be read as {parse.__name__}: expected e.g. "
+                f"{var}={settings[key] if settings[key] is not None else 1000}."
+            ) from None
+        settings[key] = None if key == "subset" and value == 0 else value
+        overridden.append(var)
+    _validate(settings)
+    profile = RunProfile(name=name, overridden=tuple(overridden), **settings)
+    import keras
+
+    keras.utils.set_random_seed(profile.seed)
+    return profile
+
+
+def _validate(s):
+    if s["split"] not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {s['split']!r}.")
+    if s["epochs"] < 1:
+        raise ValueError(f"epochs must be at least 1, got {s['epochs']}.")
+    if s["subset"] is not None and s["subset"] < 1:
+        raise ValueError(f"subset must be positive (0 or unset for all), got {s['subset']}.")
+    if s["fd_samples"] < 10:
+        raise ValueError(f"fd_samples must be at least 10, got {s['fd_samples']}.")

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+import gen_lib
+from gen_lib.metrics import check_images, frechet_distance
+
+
+def test_frechet_distance_closed_forms():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    # same covariance, shifted mean: the distance is the squared shift
+    assert frechet_distance(a, a + [1.0, 2.0, 0.0]) == pytest.approx(5.0, rel=1e-6)
+    # N(0, I) vs N(0, 4I) in d dims: d * (1 + 4 - 2*2) = d, up to sampling noise
+    b = rng.normal(size=(4000, 3)) * 2.0
+    assert frechet_distance(a, b) == pytest.approx(3.0, rel=0.1)
+
+
+def test_frechet_distance_rejects_mismatched_features():
+    with pytest.raises(ValueError, match="same d"):
+        frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((4, 28, 28)), "shape \\(N, 28, 28, 1\\)"),
+    (np.zeros((4, 28, 28, 3)), "shape \\(N, 28, 28, 1\\)"),
+    (np.zeros((4, 28, 28, 1), dtype=np.uint8), "to_unit_range"),
+    (-np.ones((4, 28, 28, 1), dtype=np.float32), "tanh_to_unit"),
+    (np.full((4, 28, 28, 1), np.nan, dtype=np.float32), "NaN"),
+])
+def test_check_images_explains_the_fix(bad, message):
+    with pytest.raises(ValueError, match=message):
+        check_images(bad)
+
+
+# MNIST's test split is ordered by writer population: draw random disjoint subsets.
+SCORER_IDS, UNSEEN_IDS = np.split(np.random.default_rng(1).permutation(10000)[:3500], [3000])
+
+
+@pytest.fixture(scope="module")
+def scorer(real_mnist, tmp_path_factory):
+    x, y = real_mnist
+    return gen_lib.QualityScorer(gen_lib.to_unit_range(x[SCORER_IDS]), y[SCORER_IDS],
+                                 fd_samples=500, cache_dir=tmp_path_factory.mktemp("clf"))
+
+
+def test_floor_small_noise_large_and_stable(scorer, real_mnist):
+    x, _ = real_mnist
+    noise = np.random.default_rng(0).uniform(size=(500, 28, 28, 1)).astype("float32")
+    fd_noise = scorer.fd(noise)
+    fd_real = scorer.fd(gen_lib.to_unit_range(x[UNSEEN_IDS]))  # real digits it never saw
+    assert scorer.floor < fd_noise / 20
+    assert fd_real < 2 * scorer.floor
+    assert scorer.fd(noise) == fd_noise  # stable across calls
+    assert scorer.real_accuracy > 0.9
+
+
+def test_classifier_is_cached(scorer, real_mnist, tmp_path):
+    x, y = real_mnist
+    cached = list(scorer_cache_dir(scorer).glob("classifier-*.weights.h5"))
+    assert len(cached) == 1
+    again = gen_lib.QualityScorer(gen_lib.to_unit_range(x[SCORER_IDS]), y[SCORER_IDS],
+                                  fd_samples=500, cache_dir=scorer_cache_dir(scorer))
+    assert again.floor == pytest.approx(scorer.floor, rel=1e-5)
+
+
+def scorer_cache_dir(scorer):
+    return scorer.cache_path.parent
+
+
+def test_fd_needs_as_many_samples_as_the_floor(scorer):
+    with pytest.raises(ValueError, match="at least fd_samples=500"):
+        scorer.fd(np.zeros((100, 28, 28, 1), "float32"))

@@ -1,0 +1,81 @@
+"""The repository's own rules: files agree, notebooks are built and keep their shape."""
+
+import ast
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+BACKENDS = {"tensorflow", "jax", "torch"}
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def requirement_names(lines):
+    names = set()
+    for line in lines:
+        line = line.split("#")[0].strip()
+        line = line[2:].strip() if line.startswith("- ") else line  # a YAML list item
+        if line and not line.startswith("-e") and not line.startswith("python"):
+            names.add(re.split(r"[<>=!~\[ ]", line)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_environment_yml_names_the_same_packages_as_requirements():
+    requirements = requirement_names((ROOT / "requirements.txt").read_text().splitlines())
+    text = (ROOT / "environment.yml").read_text()
+    pip_section = text.split("- pip:")[1].splitlines()
+    conda = requirement_names(pip_section)
+    assert conda - {"jax", "torch"} == requirements
+    assert {"jax", "torch"} <= conda
+    assert "torch==2.13.0" in text  # the CPU build; anything else pulls CUDA
+
+
+def test_notebooks_are_built_from_their_sources():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_notebooks.py"),
+                             "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_shape(path):
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells)
+    assert "colab-badge.svg" in "".join(cells[0]["source"])
+    assert any("parameters" in c["metadata"].get("tags", []) for c in cells)
+    for heading in ["## Setup", "## Parameters", "## Theory", "Common mistakes", "## Data",
+                    "## Networks", "train_step", "## Training", "## Results",
+                    "## Save and reload", "## Exercises", "## References"]:
+        assert heading in text, f"{path.name} lacks a {heading!r} section"
+    assert "@gen_lib.train_step" in text
+    assert all(c.get("outputs", []) == [] for c in cells if c["cell_type"] == "code")
+
+
+def imported_modules(source):
+    modules = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_backend_code_lives_only_in_the_bridge():
+    offenders = []
+    for path in [*(ROOT / "gen_lib").glob("*.py"), *(ROOT / "tests").glob("*.py")]:
+        if path.name == "bridge.py":
+            continue
+        if imported_modules(path.read_text()) & BACKENDS:
+            offenders.append(path.name)
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                if imported_modules("".join(cell["source"])) & BACKENDS:
+                    offenders.append(path.name)
+    assert not offenders, f"backend imports outside gen_lib/bridge.py: {offenders}"
