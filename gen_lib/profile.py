@@ -82,7 +82,10 @@ def run_profile(epochs, split="train", subset=None, fd_samples=5000, seed=42,
     profile = RunProfile(name=name, overridden=tuple(overridden), **settings)
     import keras
 
-    keras.utils.set_random_seed(profile.seed)
+    from gen_lib.quiet import quiet_native_stderr
+
+    with quiet_native_stderr():  # it also seeds TensorFlow, importing it on every backend
+        keras.utils.set_random_seed(profile.seed)
     return profile
 
 

@@ -8,7 +8,8 @@ import os
 def quiet_native_stderr():
     """TensorFlow >= 2.20 logs through absl before it reads TF_CPP_MIN_LOG_LEVEL, from C++
     straight to file descriptor 2, which Jupyter shows as red text under the cell. Point
-    that descriptor at /dev/null while Keras loads its backend; Python errors still raise.
+    that descriptor at /dev/null while something imports TensorFlow; Python errors still
+    raise.
     """
     try:
         saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)

@@ -228,3 +228,12 @@ def test_track_optimizers_rejects_bad_input():
         bridge.track_optimizers(model, keras.optimizers.Adam())
     with pytest.raises(TypeError, match="optimizer"):
         bridge.track_optimizers(model, ("adam", model.critic))
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="only torch refuses it")
+def test_torch_refuses_steps_per_execution():
+    """Keras, not the bridge, refuses it on torch; if Keras starts allowing it, add the
+    mode to MODES above."""
+    model = make_model(steps_per_execution=2)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.fit(real_data(32), batch_size=16, epochs=1, verbose=0)
