@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import keras
 
 import gen_lib
@@ -11,10 +15,6 @@ def test_device_report_names_backend_and_device():
 
 def test_importing_and_seeding_prints_nothing_on_stderr():
     """TensorFlow's native log lines would land under the first notebook cells."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import gen_lib; gen_lib.run_profile(epochs=1, env={}); "
             "print(gen_lib.device_report())")
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}

@@ -164,14 +164,16 @@ gen_lib.image_grid(gen_lib.tanh_to_unit(x_train[:32]), ncols=16, title="real ima
 # batch norm and ReLU in between and `tanh` at the end. The discriminator mirrors it with
 # stride-2 convolutions and LeakyReLU(0.2), no batch norm, and a final `Dense(1)` that
 # outputs a **logit**. (The TensorFlow DCGAN tutorial adds dropout to $D$; with these small
-# networks it made $D$ weaker and the FD worse in our runs: 15.9 vs 13.9 after 2,370 steps.)
+# networks it gave a worse FD in our exploratory runs. `benchmarks/gan_quality_sweep.py`
+# compares the two, and other recipes, if you want to check.)
 #
 # The widths (64 and 32 channels in $G$, 32 and 64 in $D$) are half those of the
 # TensorFlow tutorial. On a CPU that matters more than it seems: JAX's CPU backend is slow
 # on the backward pass of wide transposed convolutions, and doubling the widths made a
 # training step 3.8x slower on TensorFlow, 3.9x on JAX and 2.4x on PyTorch (2 cores;
-# `python benchmarks/gan_widths.py`, table in BENCHMARKS.md), while in our runs it lowered
-# the FD only from 13.9 to 11.3 after the same 2,370 steps (`gan_quality_sweep.py`).
+# `python benchmarks/gan_widths.py`, table in BENCHMARKS.md), while in our exploratory
+# runs it improved the FD only modestly for the same number of steps (compare the
+# `notebook` and `wide` recipes of `benchmarks/gan_quality_sweep.py`).
 
 # %%
 def make_generator(latent_dim):
