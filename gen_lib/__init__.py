@@ -15,6 +15,7 @@ with quiet_native_stderr():
     import keras  # noqa: F401  (loads the backend, and with it TensorFlow's log noise)
 
 from gen_lib.bridge import input_gradients, minimize, track_optimizers, train_step  # noqa: E402
+from gen_lib.callbacks import StopOnNaN  # noqa: E402
 from gen_lib.data import (  # noqa: E402
     DataError,
     load_dataset,
@@ -25,14 +26,15 @@ from gen_lib.data import (  # noqa: E402
     to_unit_range,
 )
 from gen_lib.device import device_report  # noqa: E402
+from gen_lib.layers import Sampling  # noqa: E402
 from gen_lib.metrics import QualityScorer, frechet_distance  # noqa: E402
 from gen_lib.plotting import SampleGrid, image_grid, plot_history  # noqa: E402
 from gen_lib.profile import RunProfile, run_profile  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "DataError", "QualityScorer", "RunProfile", "SampleGrid", "device_report",
-    "frechet_distance", "image_grid", "input_gradients", "load_dataset", "load_idx_dir",
-    "load_tfds", "minimize", "plot_history", "run_profile", "tanh_to_unit",
+    "DataError", "QualityScorer", "RunProfile", "SampleGrid", "Sampling", "StopOnNaN",
+    "device_report", "frechet_distance", "image_grid", "input_gradients", "load_dataset",
+    "load_idx_dir", "load_tfds", "minimize", "plot_history", "run_profile", "tanh_to_unit",
     "to_tanh_range", "to_unit_range", "track_optimizers", "train_step",
 ]
