@@ -32,9 +32,10 @@ import functools
 
 import keras
 from keras.src.backend.common.stateless_scope import get_stateless_scope
+from keras.src.saving.keras_saveable import KerasSaveable
 
 __all__ = [
-    "train_step", "minimize", "input_gradients", "track_optimizers",
+    "train_step", "minimize", "input_gradients", "track_optimizers", "SavedSeedGenerator",
     "accelerator_name", "backend_version",
 ]
 
@@ -50,7 +51,9 @@ def track_optimizers(model, *pairs):
     trainer threads only `model.optimizer.variables` through its jitted step, so a
     second optimizer's step counter and moments would silently stay frozen. Variables
     assigned to a model attribute become the model's (non-trainable) variables, which
-    every backend threads and `save_weights` keeps. Call it at the end of `compile()`.
+    every backend threads and `save` / `save_weights` keep. Call it at the end of
+    `compile()`. It also turns the model's `SeedGenerator`s into `SavedSeedGenerator`s,
+    so that a saved and reloaded model continues the same noise stream.
     """
     if not pairs:
         raise ValueError("track_optimizers() needs at least one (optimizer, network) pair.")
@@ -78,6 +81,30 @@ def track_optimizers(model, *pairs):
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build([])
     model.tracked_optimizer_variables = owned
+    for layer in model._flatten_layers(include_self=True):
+        for seed_generator in layer._seed_generators:
+            if type(seed_generator) is keras.random.SeedGenerator:
+                seed_generator.__class__ = SavedSeedGenerator
+
+
+class SavedSeedGenerator(keras.random.SeedGenerator, KerasSaveable):
+    """A `keras.random.SeedGenerator` whose position is saved with the model.
+
+    Why: Keras saves the variables of layers and optimizers but not a SeedGenerator's
+    state (keras-team/keras#19796). A reloaded model would restart its noise stream from
+    the seed, and training that was stopped and resumed would see different noise than
+    training that ran straight through. Keras' saver visits every attribute that is a
+    `KerasSaveable` and calls its `save_own_variables` / `load_own_variables`.
+    """
+
+    def _obj_type(self):
+        return "Operation"  # the saver skips the attributes every Operation has
+
+    def save_own_variables(self, store):
+        store["state"] = self.state
+
+    def load_own_variables(self, store):
+        self.state.assign(store["state"])
 
 
 def train_step(fn):

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from gen_lib.bridge import SavedSeedGenerator
+
 
 @keras.saving.register_keras_serializable(package="gen_lib")
 class Sampling(keras.layers.Layer):
@@ -13,13 +15,13 @@ class Sampling(keras.layers.Layer):
     The noise comes from the layer's own `SeedGenerator`: that makes it reproducible, and
     on JAX its state is a model variable that the trainer threads (an unseeded random
     call fails under `jax.jit`). A registered class, not a `Lambda`, so models that use
-    it reload with `safe_mode=True`.
+    it reload with `safe_mode=True`; the noise stream's position is saved too.
     """
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = SavedSeedGenerator(seed)
 
     def build(self, input_shape):
         pair = isinstance(input_shape, (list, tuple)) and len(input_shape) == 2

@@ -175,7 +175,7 @@ gen_lib.image_grid(gen_lib.tanh_to_unit(x_train[:32]), ncols=16, title="real ima
 # runs it improved the FD only modestly for the same number of steps (compare the
 # `notebook` and `wide` recipes of `benchmarks/gan_quality_sweep.py`).
 
-# %%
+# %% tags=["model"]
 def make_generator(latent_dim):
     noise = keras.Input((latent_dim,))
     h = layers.Dense(7 * 7 * 64, use_bias=False)(noise)
@@ -198,7 +198,7 @@ def make_discriminator():
     logit = layers.Dense(1)(layers.Flatten()(h))  # no sigmoid: a logit
     return keras.Model(image, logit, name="discriminator")
 
-
+# %%
 generator = make_generator(LATENT_DIM)
 discriminator = make_discriminator()
 generator.summary()
@@ -245,7 +245,8 @@ print(f"D(x) logits at init: mean {probe_logits.mean():+.3f}, max |logit| {abs(p
 # Besides the two losses we track the mean of $D(x)$ and $D(G(z))$: the losses of a GAN do
 # not decrease like a classifier's, and these two say who is winning.
 
-# %%
+# %% tags=["model"]
+@keras.saving.register_keras_serializable(package="gen_notebooks")
 class GAN(keras.Model):
     def __init__(self, generator, discriminator, latent_dim, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -309,6 +310,26 @@ class GAN(keras.Model):
         self.d_fake_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
         return {m.name: m.result() for m in self.metrics}
 
+    # Saving: how to rebuild this model (its networks) and re-compile it (its optimizers).
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim,
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator)}
+
+    @classmethod
+    def from_config(cls, config):
+        for name in ("generator", "discriminator"):
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)
+
+    def get_compile_config(self):
+        return {"d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+                "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(**{name: keras.saving.deserialize_keras_object(optimizer)
+                        for name, optimizer in config.items()})
+
 # %% [markdown]
 # ## Training
 #
@@ -333,7 +354,8 @@ print(f"FD of the untrained generator: {fd_untrained:.2f} (floor {scorer.floor:.
 
 # %% [markdown]
 # Train with `fit`. The grid below shows samples from the same 32 fixed noise vectors
-# after every epoch and updates in place.
+# after every epoch and updates in place. `gen_lib.StopOnNaN` stops at the first NaN or
+# infinite loss with a message naming the step, and puts back the last good weights.
 
 # %%
 gan = GAN(generator, discriminator, LATENT_DIM, seed=run.seed)
@@ -346,7 +368,7 @@ sample_grid = gen_lib.SampleGrid(sample_images, grid_noise, ncols=16)
 
 start = time.perf_counter()
 history = gan.fit(x_train, batch_size=BATCH_SIZE, epochs=run.epochs, shuffle=True,
-                  callbacks=[sample_grid], verbose=2)
+                  callbacks=[sample_grid, gen_lib.StopOnNaN()], verbose=2)
 train_minutes = (time.perf_counter() - start) / 60
 print(f"trained {int(gan.g_optimizer.iterations)} steps in {train_minutes:.1f} min")
 
@@ -383,8 +405,9 @@ print(f"ratio to the floor    : {fd / scorer.floor:8.1f}x (untrained generator: 
 # %% [markdown]
 # ## Save and reload
 #
-# The generator is a plain functional model, so it saves to the `.keras` format and loads
-# back with `safe_mode=True` (no code is deserialised). Same noise in, same images out.
+# Two things are worth saving. **The generator**, to make digits later: a plain
+# functional model, it saves to the `.keras` format and loads back with `safe_mode=True`
+# (no code is deserialised). Same noise in, same images out.
 
 # %%
 artifacts = Path("artifacts")
@@ -396,6 +419,29 @@ difference = np.abs(reloaded.predict(eval_noise[:64], verbose=0)
                     - generator.predict(eval_noise[:64], verbose=0)).max()
 assert difference < 1e-5, difference
 print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB); max difference after reload: {difference:.1e}")
+
+# %% [markdown]
+# **The whole GAN**, to resume training later. That needs more than the weights: both
+# optimizers' moments and step counts, and the position of the noise stream. `get_config`
+# and `get_compile_config` above tell Keras how to rebuild the model and re-compile it;
+# `gen_lib.track_optimizers` makes the optimizers' state model variables, and also saves
+# the `SeedGenerator`'s state, which Keras itself does not save (keras-team/keras#19796).
+# A test (`tests/test_notebook_models.py`) checks on every backend that training stopped,
+# saved, reloaded and continued gives exactly the losses of training that never stopped.
+
+# %%
+path = artifacts / "01_gan.keras"
+gan.save(path)
+resumed = keras.saving.load_model(path, safe_mode=True)
+for name in ("d_optimizer", "g_optimizer"):
+    steps = [int(ops.convert_to_numpy(getattr(model, name).iterations))
+             for model in (resumed, gan)]
+    assert steps[0] == steps[1], steps
+    print(f"{name}: {steps[0]} steps restored")
+difference = np.abs(resumed.generator.predict(eval_noise[:64], verbose=0)
+                    - generator.predict(eval_noise[:64], verbose=0)).max()
+assert difference < 1e-5, difference
+print(f"saved {path}; generator difference after reload: {difference:.1e}")
 
 # %% [markdown]
 # ## Exercises
