@@ -1,32 +1,15 @@
 """The notebooks' own model classes: exact resume after save and reload, determinism.
 
-Tests cannot import a notebook, so they execute its code: the cells up to and including
-the `parameters` cell (imports, seeding), then every cell tagged `model` (the networks'
-builders and the model classes, definitions only). What is tested is the notebook's code.
+Tests cannot import a notebook: `tests/notebook_code.py` runs its setup and `model` cells,
+so what is tested is the notebook's own code.
 """
-
-import json
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-from tests.conftest import ROOT
-
-
-def notebook_namespace(name):
-    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())["cells"]
-    code = [c for c in cells if c["cell_type"] == "code"]
-    tags = [c["metadata"].get("tags", []) for c in code]
-    last_setup = next(i for i, t in enumerate(tags) if "parameters" in t)
-    chosen = [c for i, (c, t) in enumerate(zip(code, tags, strict=True))
-              if i <= last_setup or "model" in t]
-    assert any("model" in t for t in tags), f"{name} has no cell tagged 'model'"
-    namespace = {"__name__": f"notebook_{name}"}
-    for cell in chosen:
-        exec(compile("".join(cell["source"]), f"{name}.ipynb", "exec"), namespace)
-    return namespace
+from tests.notebook_code import notebook_namespace
 
 
 def fake_images(n=64, seed=0):
