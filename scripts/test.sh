@@ -12,6 +12,9 @@ export GEN_LIB_DATA_DIR=${GEN_LIB_DATA_DIR:-$(cd .. && pwd)/shared/data/mnist}
 export GEN_LIB_SPLIT=${GEN_LIB_SPLIT:-test}   # the shared folder holds the 10k test split
 export GEN_LIB_CACHE_DIR=${GEN_LIB_CACHE_DIR:-$(mktemp -d)}
 export MPLBACKEND=Agg
+# Offline and without a writable home: everything the tests write goes to temporary folders.
+HOME=$(mktemp -d)
+export HOME
 if [ ! -d "$GEN_LIB_DATA_DIR" ]; then
   echo "MNIST idx files not found in $GEN_LIB_DATA_DIR: set GEN_LIB_DATA_DIR." >&2
   exit 2
