@@ -1,40 +1,35 @@
-"""The VAE's two loss terms (notebooks 04 and 06), checked against first principles.
+"""The VAE's two loss terms, as notebooks 04 and 06 define them, against first principles.
 
-Tests cannot import notebooks, so the two functions are repeated here exactly as the
-notebooks define them (they take tensors, as the encoder and decoder return).
-Run once per backend: KERAS_BACKEND=... pytest tests/test_vae_logic.py
+The functions under test are the notebooks' own (`tests/notebook_code.py` runs their
+`model` cells); each test runs for both notebooks, once per backend.
 """
 
 import numpy as np
 import pytest
 from keras import ops
 
-
-def gaussian_kl(z_mean, z_log_var):
-    """KL(N(mean, exp(log_var)) || N(0, I)) per image, summed over latent dimensions."""
-    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+from tests.notebook_code import notebook_namespace
 
 
-def bernoulli_nll(images, logits):
-    """-log p(x | z) per image: binary cross-entropy from logits, summed over pixels."""
-    bce = ops.binary_crossentropy(images, logits, from_logits=True)
-    return ops.sum(ops.reshape(bce, (ops.shape(bce)[0], -1)), axis=-1)
+@pytest.fixture(params=["04_vae", "06_vae_gan"], scope="module")
+def notebook(request):
+    return notebook_namespace(request.param)
 
 
 def to_np(x):
     return ops.convert_to_numpy(x)
 
 
-def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
+def test_kl_is_zero_at_the_prior_and_positive_elsewhere(notebook):
     zeros = ops.zeros((1, 3))
-    assert abs(float(to_np(gaussian_kl(zeros, zeros))[0])) < 1e-7
+    assert abs(float(to_np(notebook["gaussian_kl"](zeros, zeros))[0])) < 1e-7
     rng = np.random.default_rng(0)
     mean = ops.convert_to_tensor(rng.normal(size=(100, 3)).astype("float32"))
     log_var = ops.convert_to_tensor(rng.normal(size=(100, 3)).astype("float32"))
-    assert (to_np(gaussian_kl(mean, log_var)) > 0).all()
+    assert (to_np(notebook["gaussian_kl"](mean, log_var)) > 0).all()
 
 
-def test_kl_matches_a_monte_carlo_estimate():
+def test_kl_matches_a_monte_carlo_estimate(notebook):
     # KL(q || p) = E_q[log q(z) - log p(z)], estimated with many samples of q.
     mean, log_var = np.array([1.5, -0.5], "float32"), np.array([-1.0, 0.7], "float32")
     std = np.exp(0.5 * log_var)
@@ -42,30 +37,30 @@ def test_kl_matches_a_monte_carlo_estimate():
     log_q = -0.5 * (((z - mean) / std) ** 2 + np.log(2 * np.pi) + log_var)
     log_p = -0.5 * (z ** 2 + np.log(2 * np.pi))
     monte_carlo = (log_q - log_p).sum(1).mean()
-    closed_form = float(to_np(gaussian_kl(ops.convert_to_tensor(mean[None]),
+    closed_form = float(to_np(notebook["gaussian_kl"](ops.convert_to_tensor(mean[None]),
                                           ops.convert_to_tensor(log_var[None])))[0])
     assert closed_form == pytest.approx(monte_carlo, abs=0.01)
 
 
-def test_bernoulli_nll_is_the_cross_entropy_summed_over_pixels():
+def test_bernoulli_nll_is_the_cross_entropy_summed_over_pixels(notebook):
     rng = np.random.default_rng(1)
     images = rng.uniform(size=(4, 28, 28, 1)).astype("float32")
     logits = rng.normal(scale=3, size=(4, 28, 28, 1)).astype("float32")
     p = 1 / (1 + np.exp(-logits.astype("float64")))
     expected = -(images * np.log(p) + (1 - images) * np.log(1 - p)).sum(axis=(1, 2, 3))
-    got = to_np(bernoulli_nll(images, logits))
+    got = to_np(notebook["bernoulli_nll"](images, logits))
     assert got.shape == (4,)
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
-def test_bernoulli_nll_is_stable_for_confident_logits():
+def test_bernoulli_nll_is_stable_for_confident_logits(notebook):
     images = np.ones((1, 28, 28, 1), "float32")
     logits = np.full((1, 28, 28, 1), -100.0, "float32")  # sigmoid underflows to 0
-    nll = float(to_np(bernoulli_nll(images, logits))[0])
+    nll = float(to_np(notebook["bernoulli_nll"](images, logits))[0])
     assert np.isfinite(nll) and nll == pytest.approx(784 * 100, rel=1e-3)
 
 
-def test_a_coin_flip_decoder_costs_log_2_per_binary_pixel():
+def test_a_coin_flip_decoder_costs_log_2_per_binary_pixel(notebook):
     images = (np.random.default_rng(2).uniform(size=(3, 28, 28, 1)) > 0.5).astype("float32")
-    nll = to_np(bernoulli_nll(images, np.zeros_like(images)))
+    nll = to_np(notebook["bernoulli_nll"](images, np.zeros_like(images)))
     np.testing.assert_allclose(nll, 784 * np.log(2), rtol=1e-5)
