@@ -118,3 +118,33 @@ def test_training_is_deterministic_for_a_seed(case):
     assert fit_epochs(model, data, 1) == first
     model, data = build(case, seed=2)
     assert fit_epochs(model, data, 1) != first
+
+
+BAD_HYPERPARAMETERS = [  # (notebook, builds the model with one bad setting, message)
+    ("02_cgan", lambda ns: ns["CGAN"](ns["make_generator"](8, 10),
+                                      ns["make_discriminator"](10), 8, 10,
+                                      mismatch_weight=1.0), "mismatch_weight"),
+    ("03_wgan", lambda ns: ns["WGAN"](ns["make_generator"](8), ns["make_critic"](), 8,
+                                      n_critic=0, gp_weight=10.0), "n_critic"),
+    ("03_wgan", lambda ns: ns["WGAN"](ns["make_generator"](8), ns["make_critic"](), 8,
+                                      gp_weight=-1.0), "gp_weight"),
+    ("03_wgan", lambda ns: ns["WGAN"](ns["make_generator"](8), ns["make_critic"](), 8,
+                                      clip_value=0.01, gp_weight=10.0), "Choose one"),
+    ("04_vae", lambda ns: ns["make_encoder"](0), "latent_dim"),
+    ("04_vae", lambda ns: ns["VAE"](ns["make_encoder"](2), ns["make_decoder"](2), beta=-1.0),
+     "beta"),
+    ("05_vqvae", lambda ns: ns["VectorQuantizer"](1, 4), "num_codes"),
+    ("05_vqvae", lambda ns: ns["VQVAE"](ns["make_encoder"](4), ns["VectorQuantizer"](8, 4),
+                                        ns["make_decoder"](4), beta=-0.25), "beta"),
+    ("06_vae_gan", lambda ns: ns["make_encoder"](0), "latent_dim"),
+    ("06_vae_gan", lambda ns: ns["VAEGAN"](ns["make_encoder"](4), ns["make_decoder"](4),
+                                           ns["make_discriminator"](), 4, gamma=-1.0),
+     "gamma"),
+]
+
+
+@pytest.mark.parametrize(("notebook", "build_bad", "message"), BAD_HYPERPARAMETERS,
+                         ids=[f"{nb}-{msg}" for nb, _, msg in BAD_HYPERPARAMETERS])
+def test_bad_hyperparameters_are_refused_with_a_message(notebook, build_bad, message):
+    with pytest.raises(ValueError, match=message):
+        build_bad(namespace(notebook))
