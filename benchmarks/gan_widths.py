@@ -1,9 +1,11 @@
-"""Steps per second of notebook 01's DCGAN at its width and at twice its width.
+"""Steps per second of notebook 01's DCGAN: its width, twice its width, and upsampling.
 
 Why: on a CPU the choice of widths decides whether a notebook trains in minutes, and the
 backends differ a lot (JAX's CPU backend is slow on the backward pass of wide transposed
-convolutions). Runs are interleaved and the ratio is taken within each round, so a noisy,
-shared machine still gives a fair comparison. One backend per process:
+convolutions). The third variant replaces each stride-2 transposed convolution by
+nearest-neighbour upsampling and a 3x3 convolution, the usual way around that. Runs are
+interleaved and each ratio is taken within a round, so a noisy, shared machine still gives
+a fair comparison. One backend per process:
 
     for b in tensorflow jax torch; do KERAS_BACKEND=$b python benchmarks/gan_widths.py; done
 
@@ -26,14 +28,19 @@ from keras import layers, ops  # noqa: E402
 LATENT_DIM = 64
 
 
-def make_generator(width=1):
+def make_generator(width=1, upsample=False):
+    def double_size(h, filters, **kwargs):
+        if upsample:
+            return layers.Conv2D(filters, 3, padding="same", **kwargs)(layers.UpSampling2D()(h))
+        return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", **kwargs)(h)
+
     noise = keras.Input((LATENT_DIM,))
     h = layers.Dense(7 * 7 * 64 * width, use_bias=False)(noise)
     h = layers.ReLU()(layers.BatchNormalization()(h))
     h = layers.Reshape((7, 7, 64 * width))(h)
-    h = layers.Conv2DTranspose(32 * width, 4, strides=2, padding="same", use_bias=False)(h)
+    h = double_size(h, 32 * width, use_bias=False)
     h = layers.ReLU()(layers.BatchNormalization()(h))
-    image = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(h)
+    image = double_size(h, 1, activation="tanh")
     return keras.Model(noise, image)
 
 
@@ -51,9 +58,10 @@ def make_discriminator(width=1, dropout=0.0):
 class GAN(keras.Model):
     """Notebook 01's GAN, without its extra metric trackers, with a few knobs."""
 
-    def __init__(self, width=1, d_width=None, dropout=0.0, d_lr=2e-4, g_lr=2e-4):
+    def __init__(self, width=1, d_width=None, dropout=0.0, d_lr=2e-4, g_lr=2e-4,
+                 upsample=False):
         super().__init__()
-        self.generator = make_generator(width)
+        self.generator = make_generator(width, upsample)
         self.discriminator = make_discriminator(d_width or width, dropout)
         self.learning_rates = (d_lr, g_lr)
         self.seed_generator = keras.random.SeedGenerator(0)
@@ -111,23 +119,22 @@ def main():
     rounds, steps, batch = (1, 2, 16) if args.tiny else (args.rounds, args.steps, 128)
     data = np.random.default_rng(0).uniform(-1, 1, (steps * batch, 28, 28, 1)).astype("float32")
 
-    models = {width: GAN(width) for width in (1, 2)}
+    variants = {"1x": {}, "2x": {"width": 2}, "1x, upsampling + 3x3 conv": {"upsample": True}}
+    models = {name: GAN(**kwargs) for name, kwargs in variants.items()}
     for model in models.values():
         model.compile()
         model.fit(data[: 2 * batch], batch_size=batch, epochs=1, verbose=0)  # compile/warm up
-    speeds = {width: [] for width in models}
+    speeds = {name: [] for name in models}
     for _ in range(rounds):
-        for width, model in models.items():
-            speeds[width].append(steps_per_second(model, data, batch))
-    ratio = statistics.median(a / b for a, b in zip(speeds[1], speeds[2], strict=True))
+        for name, model in models.items():
+            speeds[name].append(steps_per_second(model, data, batch))
     backend = keras.backend.backend()
-    print("| backend | width | generator params | steps/s (median) | speed-up of width 1 |")
+    print("| backend | generator | generator params | steps/s (median) | relative to 1x |")
     print("|---|---|---|---|---|")
-    for width, model in models.items():
-        print(f"| {backend} | {width}x | {model.generator.count_params():,} "
-              f"| {statistics.median(speeds[width]):.2f} | {ratio:.2f}x |" if width == 1 else
-              f"| {backend} | {width}x | {model.generator.count_params():,} "
-              f"| {statistics.median(speeds[width]):.2f} | |")
+    for name, model in models.items():
+        ratio = statistics.median(a / b for a, b in zip(speeds[name], speeds["1x"], strict=True))
+        print(f"| {backend} | {name} | {model.generator.count_params():,} "
+              f"| {statistics.median(speeds[name]):.2f} | {ratio:.2f} |")
     print(f"# {gen_lib.device_report()}; batch {batch}, {rounds} interleaved rounds of "
           f"{steps} steps")
 

@@ -97,6 +97,7 @@ class QualityScorer:
         )
         half = self.fd_samples
         self._reference = self.features(self.real_images[order[:half]])
+        self._others = order[half:]  # real images outside the reference set
         self.floor = frechet_distance(
             self._reference, self.features(self.real_images[order[half:2 * half]])
         )
@@ -122,6 +123,35 @@ class QualityScorer:
                 "sides and the floor must use the same number."
             )
         return frechet_distance(self._reference, self.features(generated[: self.fd_samples]))
+
+
+    def class_mix_fd(self, class_counts, seed=0):
+        """FD of real images drawn in the proportions `class_counts` (one count per class).
+
+        Why: an unconditional generator may draw some digits more often than others, and
+        that alone raises its FD, however good each image is. Real images from outside the
+        reference set, re-drawn with the generated samples' class counts, give the part of
+        the distance owed to the class mix; the rest is owed to the images themselves.
+        """
+        counts = np.asarray(class_counts, dtype="float64")
+        num_classes = int(self.labels.max()) + 1
+        if counts.shape != (num_classes,) or counts.min() < 0 or counts.sum() <= 0:
+            raise ValueError(
+                f"class_counts must be {num_classes} non-negative counts, not all zero, got "
+                f"{np.asarray(class_counts).tolist()}. Use np.bincount(scorer.predict_labels("
+                f"images), minlength={num_classes})."
+            )
+        rng = np.random.default_rng(seed)
+        drawn = rng.choice(num_classes, size=self.fd_samples, p=counts / counts.sum())
+        pool = self._others
+        chosen = []
+        for c in range(num_classes):
+            of_class = pool[self.labels[pool] == c]
+            wanted = int((drawn == c).sum())
+            if wanted and not len(of_class):
+                raise ValueError(f"No real image of class {c} outside the reference set.")
+            chosen.append(rng.choice(of_class, size=wanted) if wanted else of_class[:0])
+        return self.fd(self.real_images[np.concatenate(chosen)])
 
 
 def make_classifier():

@@ -68,6 +68,23 @@ def scorer_cache_dir(scorer):
     return scorer.cache_path.parent
 
 
+def test_class_mix_fd_grows_with_the_imbalance(scorer):
+    true_mix = np.bincount(scorer.labels, minlength=10)
+    balanced = scorer.class_mix_fd(true_mix)
+    skewed = scorer.class_mix_fd(true_mix * np.where(np.arange(10) < 5, 3, 1))
+    one_class = scorer.class_mix_fd(np.eye(10)[3])
+    assert balanced < 2 * scorer.floor  # real images in real proportions: near the floor
+    assert balanced < skewed < one_class
+    assert one_class > 20 * scorer.floor
+    assert scorer.class_mix_fd(true_mix) == balanced  # seeded: stable across calls
+
+
+@pytest.mark.parametrize("counts", [[1] * 9, [0] * 10, [-1] + [1] * 9])
+def test_class_mix_fd_refuses_bad_counts(scorer, counts):
+    with pytest.raises(ValueError, match="class_counts must be 10 non-negative counts"):
+        scorer.class_mix_fd(counts)
+
+
 def test_fd_needs_as_many_samples_as_the_floor(scorer):
     with pytest.raises(ValueError, match="at least fd_samples=500"):
         scorer.fd(np.zeros((100, 28, 28, 1), "float32"))

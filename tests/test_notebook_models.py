@@ -148,3 +148,16 @@ BAD_HYPERPARAMETERS = [  # (notebook, builds the model with one bad setting, mes
 def test_bad_hyperparameters_are_refused_with_a_message(notebook, build_bad, message):
     with pytest.raises(ValueError, match=message):
         build_bad(namespace(notebook))
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("shape", [(64, 784), (64, 28, 28, 3)], ids=["flat", "rgb"])
+def test_wrong_image_shape_is_refused_naming_the_expected_shape(case, shape):
+    """Keras' own input check, on every backend: the message names what the model expects.
+
+    (A batch of shape (N, 28, 28) is accepted: Keras adds the missing channel axis.)
+    """
+    model, data = build(case)
+    wrong = np.zeros(shape, "float32")
+    with pytest.raises(ValueError, match=r"expected (shape=\(None, 28, 28, 1\)|axis -1 .* 1)"):
+        model.fit(wrong, *data[1:], batch_size=32, epochs=1, verbose=0)
