@@ -22,7 +22,6 @@ from keras import ops  # noqa: E402
 from tests.notebook_code import notebook_namespace  # noqa: E402
 
 
-
 @functools.cache
 def namespace(notebook):
     """The notebook's definitions; what its setup cells print is dropped."""
@@ -71,6 +70,7 @@ def _vae(ns):
 
 
 def _vqvae(ns, data_variance=0.09):
+    # 0.09 is about MNIST's pixel variance; time_to_quality.py passes the data's own.
     model = ns["VQVAE"](ns["make_encoder"](ns["CODE_DIM"]),
                         ns["VectorQuantizer"](ns["NUM_CODES"], ns["CODE_DIM"]),
                         ns["make_decoder"](ns["CODE_DIM"]), beta=ns["BETA"],

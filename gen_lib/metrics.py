@@ -124,7 +124,6 @@ class QualityScorer:
             )
         return frechet_distance(self._reference, self.features(generated[: self.fd_samples]))
 
-
     def class_mix_fd(self, class_counts, seed=0):
         """FD of real images drawn in the proportions `class_counts` (one count per class).
 
