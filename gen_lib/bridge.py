@@ -157,6 +157,13 @@ def minimize(loss_fn, variables, optimizer):
             result = loss_fn()
         grads = tape.gradient(_loss_of(result), variables)
         _check_gradients(grads, variables)
+        # A gather (`ops.take`, an Embedding) gives a sparse gradient, one row per lookup.
+        # Keras 3's optimizers square those rows one by one when a row is looked up more
+        # than once, so Adam's second moment gets sum(g_i^2) instead of (sum g_i)^2 and
+        # its steps grow with the repeats. Summing the rows first gives the same update
+        # as JAX and PyTorch (tests/test_bridge.py, test_repeated_lookups...).
+        grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                 for g in grads]
         optimizer.apply(grads, variables)
         return result
     if backend == "torch":

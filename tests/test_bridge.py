@@ -237,3 +237,36 @@ def test_torch_refuses_steps_per_execution():
     model = make_model(steps_per_execution=2)
     with pytest.raises(ValueError, match="steps_per_execution"):
         model.fit(real_data(32), batch_size=16, epochs=1, verbose=0)
+
+
+class LookupModel(keras.Model):
+    """A table read by `ops.take` with repeated rows, trained by `minimize`."""
+
+    def __init__(self, rows, optimizer):
+        super().__init__()
+        self.table = keras.Variable(np.zeros((4, 2), "float32"), name="table")
+        self.built = True
+        super().compile()
+        self.opt = optimizer
+        bridge.track_optimizers(self, (optimizer, [self.table]))
+
+    @bridge.train_step
+    def train_step(self, data):
+        rows = ops.cast(data[0] if isinstance(data, (tuple, list)) else data, "int32")
+
+        def loss():  # -sum of the looked-up entries: every lookup adds -1 to its row's gradient
+            return -ops.sum(ops.take(self.table, ops.reshape(rows, (-1,)), axis=0))
+
+        return {"loss": bridge.minimize(loss, [self.table], self.opt)}
+
+
+def test_repeated_lookups_give_adams_step_on_every_backend():
+    """Row 0 looked up 200 times, row 1 once, rows 2-3 never. Adam's first step moves
+    every entry whose gradient is not zero by learning_rate (m / sqrt(v) = sign(g)), however
+    many lookups summed into it. (Keras 3 on TensorFlow, left to itself, squares the 200
+    sparse rows one by one and moves row 0 by sqrt(200) x learning_rate.)"""
+    rows = np.array([[0] * 200 + [1]], "float32")
+    model = LookupModel(rows, keras.optimizers.Adam(1e-3, epsilon=1e-12))
+    model.fit(rows, batch_size=1, epochs=1, verbose=0)
+    np.testing.assert_allclose(to_np(model.table),
+                               [[1e-3, 1e-3], [1e-3, 1e-3], [0, 0], [0, 0]], rtol=1e-5)

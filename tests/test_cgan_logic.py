@@ -1,133 +1,81 @@
-"""The conditioning logic of notebook 02 (CGAN), on small networks, in seconds.
+"""The conditioning logic of notebook 02 (CGAN): the notebook's own networks and model.
 
-Run once per backend: KERAS_BACKEND=tensorflow|jax|torch pytest tests/test_cgan_logic.py
-Tests cannot import notebooks: the few lines they check are repeated here, at a small size.
+`tests/notebook_code.py` runs the notebook's setup and `model` cells, so these tests check
+the code students read, not a copy of it. Each takes seconds. Run once per backend:
+KERAS_BACKEND=tensorflow|jax|torch pytest tests/test_cgan_logic.py
 """
 
+import functools
 import math
 
 import keras
 import numpy as np
+import pytest
 from keras import layers, ops
 
-import gen_lib
+from tests.notebook_code import notebook_namespace
 
-LATENT, CLASSES, SIZE = 4, 10, 8  # 8x8 images keep the networks tiny
+LATENT, CLASSES = 8, 10
+notebook = functools.cache(lambda: notebook_namespace("02_cgan"))
 
 
 def one_hot(class_ids):
     return np.eye(CLASSES, dtype="float32")[np.asarray(class_ids)]
 
 
-def label_maps(condition, size=SIZE):
-    """The notebook's broadcast: (n, classes) -> (n, size, size, classes), no Lambda."""
-    return layers.UpSampling2D(size)(layers.Reshape((1, 1, CLASSES))(condition))
-
-
-def small_generator():
-    noise, condition = keras.Input((LATENT,)), keras.Input((CLASSES,))
-    h = layers.Dense(4 * 4 * 4, use_bias=False)(layers.Concatenate()([noise, condition]))
-    h = layers.ReLU()(layers.BatchNormalization()(h))
-    h = layers.Reshape((4, 4, 4))(h)
-    image = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(h)
-    return keras.Model([noise, condition], image)
-
-
-def small_discriminator(read_condition=True):
-    image, condition = keras.Input((SIZE, SIZE, 1)), keras.Input((CLASSES,))
-    h = layers.Concatenate()([image, label_maps(condition)]) if read_condition else image
-    h = layers.LeakyReLU(negative_slope=0.2)(layers.Conv2D(4, 4, strides=2, padding="same")(h))
-    return keras.Model([image, condition], layers.Dense(1)(layers.Flatten()(h)))
-
-
-class SmallCGAN(keras.Model):
-    """The notebook's train_step, unchanged apart from names."""
-
-    def __init__(self, generator, discriminator, seed=0):
-        super().__init__()
-        self.generator, self.discriminator = generator, discriminator
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.built = True
-
-    def compile(self, d_optimizer, g_optimizer):
-        super().compile()
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        gen_lib.track_optimizers(self, (d_optimizer, self.discriminator),
-                                 (g_optimizer, self.generator))
-
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker]
-
-    def sample_conditions(self, batch_size):
-        classes = keras.random.randint((batch_size,), 0, CLASSES, seed=self.seed_generator)
-        return ops.one_hot(classes, CLASSES)
-
-    @gen_lib.train_step
-    def train_step(self, data):
-        real_images, real_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        batch_size = ops.shape(real_images)[0]
-        real_conditions = ops.one_hot(ops.cast(real_labels, "int32"), CLASSES)
-        noise = keras.random.normal((batch_size, LATENT), seed=self.seed_generator)
-        fake_conditions = self.sample_conditions(batch_size)
-
-        def discriminator_loss():
-            fake_images = self.generator([noise, fake_conditions], training=True)
-            real_logits = self.discriminator([real_images, real_conditions], training=True)
-            fake_logits = self.discriminator([fake_images, fake_conditions], training=True)
-            return (self.bce(ops.ones_like(real_logits), real_logits)
-                    + self.bce(ops.zeros_like(fake_logits), fake_logits))
-
-        d_loss = gen_lib.minimize(discriminator_loss, self.discriminator.trainable_variables,
-                                  self.d_optimizer)
-        noise = keras.random.normal((batch_size, LATENT), seed=self.seed_generator)
-        fake_conditions = self.sample_conditions(batch_size)
-
-        def generator_loss():
-            fake_images = self.generator([noise, fake_conditions], training=True)
-            fake_logits = self.discriminator([fake_images, fake_conditions], training=True)
-            return self.bce(ops.ones_like(fake_logits), fake_logits)
-
-        g_loss = gen_lib.minimize(generator_loss, self.generator.trainable_variables,
-                                  self.g_optimizer)
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
-
-
-def output_change(network, first_input):
+def condition_effect(network, first_input):
+    """Largest change of the output when only the condition changes (class 0 -> 1)."""
     n = len(first_input)
     as_zero = ops.convert_to_numpy(network([first_input, one_hot(np.zeros(n, int))]))
     as_one = ops.convert_to_numpy(network([first_input, one_hot(np.ones(n, int))]))
     return float(np.abs(as_zero - as_one).max())
 
 
-def test_label_maps_repeat_the_one_hot_vector_at_every_pixel():
-    condition = keras.Input((CLASSES,))
-    model = keras.Model(condition, label_maps(condition, size=28))
-    classes = np.array([0, 3, 9])
-    maps = ops.convert_to_numpy(model(one_hot(classes)))
-    assert maps.shape == (3, 28, 28, CLASSES)
-    expected = np.broadcast_to(one_hot(classes)[:, None, None, :], maps.shape)
-    np.testing.assert_array_equal(maps, expected)
+def random_images(n, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, 28, 28, 1)).astype("float32")
+
+
+def cgan(seed=0, **kwargs):
+    ns = notebook()
+    model = ns["CGAN"](ns["make_generator"](LATENT, CLASSES), ns["make_discriminator"](CLASSES),
+                       LATENT, CLASSES, seed=seed, **kwargs)
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    return model
+
+
+def test_discriminator_sees_the_one_hot_vector_at_every_pixel():
+    """The image and its label maps, concatenated: channel 0 the image, 1-10 the label."""
+    discriminator = notebook()["make_discriminator"](CLASSES)
+    joined = next(x for x in discriminator.layers if isinstance(x, layers.Concatenate))
+    inputs = keras.Model(discriminator.inputs, joined.output)
+    classes, images = np.array([0, 3, 9]), random_images(3)
+    seen = ops.convert_to_numpy(inputs([images, one_hot(classes)]))
+    assert seen.shape == (3, 28, 28, 1 + CLASSES)
+    np.testing.assert_array_equal(seen[..., :1], images)
+    expected = np.broadcast_to(one_hot(classes)[:, None, None, :], (3, 28, 28, CLASSES))
+    np.testing.assert_array_equal(seen[..., 1:], expected)
 
 
 def test_condition_reaches_the_output_unless_it_is_ignored():
-    rng = np.random.default_rng(0)
-    noise = rng.normal(size=(5, LATENT)).astype("float32")
-    images = rng.uniform(-1, 1, size=(5, SIZE, SIZE, 1)).astype("float32")
-    assert output_change(small_generator(), noise) > 0
-    assert output_change(small_discriminator(), images) > 0
+    ns = notebook()
+    noise = np.random.default_rng(0).normal(size=(5, LATENT)).astype("float32")
+    assert condition_effect(ns["make_generator"](LATENT, CLASSES), noise) > 0
+    assert condition_effect(ns["make_discriminator"](CLASSES), random_images(5)) > 0
     # The original's bug: the condition is an input and changes nothing.
-    assert output_change(small_discriminator(read_condition=False), images) == 0
+    blind = ns["make_discriminator"](CLASSES, read_condition=False)
+    assert condition_effect(blind, random_images(5)) == 0
+
+
+def test_a_network_without_a_condition_input_is_refused():
+    ns = notebook()
+    blind_generator = keras.Sequential([keras.Input((LATENT,)), layers.Dense(784),
+                                        layers.Reshape((28, 28, 1))])
+    with pytest.raises(ValueError, match="generator must be a functional model with inputs"):
+        ns["CGAN"](blind_generator, ns["make_discriminator"](CLASSES), LATENT, CLASSES)
 
 
 def test_sampled_fake_labels_are_one_hot_and_uniform():
-    model = SmallCGAN(small_generator(), small_discriminator(), seed=3)
-    conditions = ops.convert_to_numpy(model.sample_conditions(20_000))
+    conditions = ops.convert_to_numpy(cgan(seed=3).sample_conditions(20_000))
     assert conditions.shape == (20_000, CLASSES)
     np.testing.assert_array_equal(conditions.sum(axis=1), 1.0)
     counts = conditions.sum(axis=0)
@@ -135,16 +83,42 @@ def test_sampled_fake_labels_are_one_hot_and_uniform():
     assert np.all(np.abs(counts - 2000) < 6 * math.sqrt(20_000 * 0.1 * 0.9)), counts
 
 
+def test_wrong_labels_are_never_right_and_uniform_over_the_other_classes():
+    labels = np.arange(18_000, dtype="int32") % CLASSES
+    wrong = ops.convert_to_numpy(cgan(seed=4).wrong_conditions(ops.convert_to_tensor(labels)))
+    np.testing.assert_array_equal(wrong.sum(axis=1), 1.0)
+    wrong_class = wrong.argmax(axis=1)
+    assert not (wrong_class == labels).any()
+    # Each true class (1,800 images) spreads over the 9 others: 200 each, sd ~13.3.
+    pairs = np.zeros((CLASSES, CLASSES), int)
+    np.add.at(pairs, (labels, wrong_class), 1)
+    off_diagonal = pairs[~np.eye(CLASSES, dtype=bool)]
+    assert np.all(np.abs(off_diagonal - 200) < 6 * math.sqrt(1800 * (1 / 9) * (8 / 9))), pairs
+
+
 def test_train_step_uses_labels_and_advances_both_optimizers():
-    rng = np.random.default_rng(1)
-    images = rng.uniform(-1, 1, size=(32, SIZE, SIZE, 1)).astype("float32")
     labels = (np.arange(32) % CLASSES).astype("int32")
-    model = SmallCGAN(small_generator(), small_discriminator(), seed=0)
-    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    model = cgan()
     before = [ops.convert_to_numpy(v).copy() for v in model.discriminator.trainable_variables]
-    history = model.fit(images, labels, batch_size=8, epochs=1, verbose=0)
+    history = model.fit(random_images(32, seed=1), labels, batch_size=8, epochs=1, verbose=0)
     assert int(model.d_optimizer.iterations) == 4
     assert int(model.g_optimizer.iterations) == 4
-    assert all(math.isfinite(history.history[k][-1]) for k in ("d_loss", "g_loss"))
+    for name in ("d_loss", "g_loss", "D(x|y)", "D(G(z|y)|y)", "D(x|wrong y)"):
+        assert math.isfinite(history.history[name][-1]), name
     after = [ops.convert_to_numpy(v) for v in model.discriminator.trainable_variables]
     assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_discriminator_learns_to_reject_real_images_with_wrong_labels():
+    """The mismatch term at work: on images whose class is plain to read (the class is
+    written into the image as a bright band), D(x | right y) rises above D(x | wrong y)."""
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, CLASSES, 256).astype("int32")
+    images = np.full((256, 28, 28, 1), -1.0, "float32")
+    for i, label in enumerate(labels):
+        images[i, 2 * label:2 * label + 2] = 1.0
+    keras.utils.set_random_seed(5)  # the same initial weights whatever ran before
+    model = cgan(seed=5)
+    history = model.fit(images, labels, batch_size=64, epochs=8, verbose=0)
+    right, wrong = history.history["D(x|y)"][-1], history.history["D(x|wrong y)"][-1]
+    assert right > wrong + 0.2, (right, wrong)

@@ -1,99 +1,134 @@
-"""The pure logic of notebook 05 (VQ-VAE), on the current backend, in seconds.
+"""The logic of notebook 05 (VQ-VAE): the notebook's own quantizer, masks and model.
 
-Tests cannot import a notebook, so the few lines under test are repeated here: the
-nearest-code search by expanded distances, the straight-through estimator, the PixelCNN
-masks and the perplexity. The notebook's own classes are exercised by
-tests/test_notebook_models.py. Run once per backend:
+`tests/notebook_code.py` runs the notebook's setup and `model` cells, so what is checked
+here is the code students read: the nearest-code search by expanded distances, the
+straight-through estimator, the usage and perplexity of the codebook, dead-code
+re-seeding and the PixelCNN masks. Each takes seconds. Run once per backend:
 KERAS_BACKEND=tensorflow|jax|torch pytest tests/test_vq_logic.py
 """
+
+import functools
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-import gen_lib
+from tests.notebook_code import notebook_namespace
+
+notebook = functools.cache(lambda: notebook_namespace("05_vqvae"))
 
 
-def nearest_codes(z, codebook):
-    """As VectorQuantizer.nearest_codes: ||z||^2 - 2 z.e + ||e||^2, then argmin."""
-    distances = (ops.sum(z ** 2, axis=1, keepdims=True)
-                 - 2.0 * ops.matmul(z, ops.transpose(codebook))
-                 + ops.sum(codebook ** 2, axis=1))
-    return ops.argmin(distances, axis=1)
+def to_np(value):
+    return ops.convert_to_numpy(value)
 
 
-def pixelcnn_mask(mask_type, height, width):
-    """As MaskedConv2D.build."""
-    mask = np.ones((height, width, 1, 1), "float32")
-    mask[height // 2, width // 2 + (mask_type == "B"):] = 0
-    mask[height // 2 + 1:] = 0
-    return mask
+def quantizer_with(codebook):
+    quantizer = notebook()["VectorQuantizer"](*codebook.shape)
+    quantizer.build((None, codebook.shape[1]))
+    quantizer.codebook.assign(codebook)
+    return quantizer
 
 
-def perplexity(codes, num_codes):
-    counts = np.bincount(np.asarray(codes).reshape(-1), minlength=num_codes)
-    shares = counts[counts > 0] / counts.sum()
-    return float(np.exp(-(shares * np.log(shares)).sum()))
+def vq_vae(beta=0.25, reseed=False, num_codes=8, code_dim=4):
+    ns = notebook()
+    model = ns["VQVAE"](ns["make_encoder"](code_dim), ns["VectorQuantizer"](num_codes, code_dim),
+                        ns["make_decoder"](code_dim), beta=beta, reseed_dead_codes=reseed)
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    return model
+
+
+def images(n=16, seed=0):
+    return np.random.default_rng(seed).uniform(0, 1, (n, 28, 28, 1)).astype("float32")
 
 
 def test_expanded_distances_find_the_nearest_code():
     rng = np.random.default_rng(0)
-    z = rng.normal(size=(500, 8)).astype("float32")
+    z = rng.normal(size=(5, 10, 10, 8)).astype("float32")  # any leading shape
     codebook = rng.normal(size=(32, 8)).astype("float32")
-    brute_force = ((z[:, None, :] - codebook[None]) ** 2).sum(-1).argmin(-1)
-    found = ops.convert_to_numpy(nearest_codes(ops.convert_to_tensor(z),
-                                               ops.convert_to_tensor(codebook)))
-    assert (found == brute_force).all()
+    brute_force = ((z[..., None, :] - codebook) ** 2).sum(-1).argmin(-1)
+    quantizer = quantizer_with(codebook)
+    codes = to_np(quantizer.nearest_codes(z))
+    np.testing.assert_array_equal(codes, brute_force)
+    np.testing.assert_array_equal(to_np(quantizer(z)), codebook[brute_force])
 
 
-def test_straight_through_passes_the_gradient_unchanged():
-    rng = np.random.default_rng(1)
-    codebook = ops.convert_to_tensor(rng.normal(size=(16, 4)).astype("float32"))
-    weights = ops.convert_to_tensor(rng.normal(size=(64, 4)).astype("float32"))
-    z = ops.convert_to_tensor(rng.normal(size=(64, 4)).astype("float32"))
+def test_straight_through_carries_the_reconstruction_gradient_to_the_encoder():
+    """With beta = 0 the encoder's only gradient is the reconstruction's, passed across the
+    non-differentiable argmin by `z_e + stop_gradient(z_q - z_e)`: without it, the encoder
+    would not move."""
+    model = vq_vae(beta=0.0)
+    before = [to_np(v).copy() for v in model.encoder.trainable_variables]
+    model.fit(images(), batch_size=16, epochs=1, verbose=0)
+    after = [to_np(v) for v in model.encoder.trainable_variables]
+    assert all(not np.allclose(a, b) for a, b in zip(after, before, strict=True))
 
-    def decoder_input(z_e):
-        z_q = ops.take(codebook, nearest_codes(z_e, codebook), axis=0)
-        return (z_e + ops.stop_gradient(z_q - z_e)) * weights  # straight-through
 
-    z_q = ops.take(codebook, nearest_codes(z, codebook), axis=0)
-    forward = ops.convert_to_numpy(decoder_input(z))
-    np.testing.assert_allclose(forward, ops.convert_to_numpy(z_q * weights), atol=1e-6)
-    gradient = ops.convert_to_numpy(gen_lib.input_gradients(decoder_input, z))
-    np.testing.assert_allclose(gradient, ops.convert_to_numpy(weights), atol=1e-6)
+def test_reported_perplexity_is_that_of_the_batch_codes():
+    """One step on one batch: the `perplexity` metric is exp(entropy) of the codes the
+    batch was assigned, computed here from the model's parts with NumPy."""
+    model, batch = vq_vae(num_codes=16), images(32, seed=1)
+    codes = to_np(model.quantizer.nearest_codes(model.encoder(batch)))
+    shares = np.bincount(codes.ravel(), minlength=16) / codes.size
+    used = shares[shares > 0]
+    expected = float(np.exp(-(used * np.log(used)).sum()))
+    history = model.fit(batch, batch_size=32, epochs=1, verbose=0)
+    assert history.history["perplexity"][0] == pytest.approx(expected, rel=1e-4)
+    assert 1.0 <= expected <= 16.0
+
+
+def test_usage_is_a_running_share_and_dead_codes_move_onto_encoder_outputs():
+    quantizer = quantizer_with(np.eye(4, dtype="float32"))
+    np.testing.assert_array_equal(to_np(quantizer.usage), 0.0)  # all dead: data start
+    for _ in range(2):
+        shares = to_np(quantizer.update_usage(ops.convert_to_tensor(np.zeros(10, "int32"))))
+    np.testing.assert_allclose(shares, [1, 0, 0, 0])
+    decay = quantizer.usage_decay
+    np.testing.assert_allclose(to_np(quantizer.usage),
+                               [(1 - decay) * (1 + decay), 0, 0, 0], rtol=1e-6)
+    quantizer.usage.assign(np.array([0.5, 0.5, 0.0, 0.0], "float32"))  # 2 and 3 dead
+    z_e = np.full((6, 4), 7.0, "float32")
+    reseeded = quantizer.reseed_dead_codes(z_e, keras.random.SeedGenerator(0))
+    assert float(to_np(reseeded)) == 2
+    codebook = to_np(quantizer.codebook)
+    np.testing.assert_array_equal(codebook[:2], np.eye(4)[:2])
+    np.testing.assert_array_equal(codebook[2:], 7.0)
+    np.testing.assert_allclose(to_np(quantizer.usage)[2:], 0.25)
+
+
+def test_first_step_moves_every_unchosen_code_onto_the_data():
+    """Usage starts at zero, so after one step every code the batch did not choose sits
+    on one of the batch's encoder outputs (those are computed before the step's update)."""
+    model, batch = vq_vae(num_codes=16, reseed=True), images(8, seed=3)
+    z_e = to_np(model.encoder(batch)).reshape(-1, 4)
+    chosen = np.unique(to_np(model.quantizer.nearest_codes(model.encoder(batch))))
+    model.fit(batch, batch_size=8, epochs=1, verbose=0)
+    codebook = to_np(model.quantizer.codebook)
+    for code in sorted(set(range(16)) - set(chosen)):
+        assert np.abs(z_e - codebook[code]).max(axis=1).min() < 1e-6, code
 
 
 @pytest.mark.parametrize("kernel", [3, 5])
 def test_masked_convolutions_see_only_earlier_positions(kernel):
-    """Stack one A-masked and two B-masked convolutions; perturb one input position."""
-    rng = np.random.default_rng(2)
-    kernels = [rng.normal(size=(kernel, kernel, 2, 2)).astype("float32") for _ in range(3)]
-    masks = [pixelcnn_mask(t, kernel, kernel) for t in "ABB"]
-
-    def stack(x):
-        for k, m in zip(kernels, masks, strict=True):
-            x = ops.tanh(ops.conv(x, k * m, padding="same"))
-        return ops.convert_to_numpy(x)
-
-    grid = rng.normal(size=(1, 7, 7, 2)).astype("float32")
+    """One A-masked and two B-masked layers, as in the prior; perturb one input position."""
+    masked_conv = notebook()["MaskedConv2D"]
+    stack = keras.Sequential([keras.Input((7, 7, 2))] + [
+        masked_conv(kind, 2, kernel, activation="tanh") for kind in "ABB"])
+    grid = np.random.default_rng(2).normal(size=(1, 7, 7, 2)).astype("float32")
     for position in (0, 17, 24, 48):
         changed = grid.copy()
         changed[0, position // 7, position % 7] += 1.0
-        moved = (np.abs(stack(changed) - stack(grid)).max(-1)[0] > 1e-6).reshape(-1)
-        assert not moved[: position + 1].any(), f"output before {position} depends on it"
+        difference = np.abs(to_np(stack(changed)) - to_np(stack(grid)))
+        moved = (difference.max(-1)[0] > 1e-6).reshape(-1)
+        assert not moved[: position + 1].any(), f"output at or before {position} depends on it"
         if position + 1 < 49:
             assert moved[position + 1], "the next position should see the changed one"
 
 
 def test_masks_hide_the_centre_only_for_type_a():
-    a, b = pixelcnn_mask("A", 3, 3)[..., 0, 0], pixelcnn_mask("B", 3, 3)[..., 0, 0]
-    np.testing.assert_array_equal(a, [[1, 1, 1], [1, 0, 0], [0, 0, 0]])
-    np.testing.assert_array_equal(b, [[1, 1, 1], [1, 1, 0], [0, 0, 0]])
-
-
-def test_perplexity_counts_the_codes_in_use():
-    assert perplexity(np.zeros(100, int), 8) == pytest.approx(1.0)
-    assert perplexity(np.arange(800) % 8, 8) == pytest.approx(8.0)
-    assert perplexity(np.arange(800) % 4, 8) == pytest.approx(4.0)
-    assert keras.backend.backend() in {"tensorflow", "jax", "torch"}
+    masked_conv = notebook()["MaskedConv2D"]
+    a, b = masked_conv("A", 1, 3), masked_conv("B", 1, 3)
+    a.build((None, 7, 7, 1))
+    b.build((None, 7, 7, 1))
+    np.testing.assert_array_equal(a.mask[..., 0, 0], [[1, 1, 1], [1, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(b.mask[..., 0, 0], [[1, 1, 1], [1, 1, 0], [0, 0, 0]])

@@ -1,10 +1,12 @@
-"""The pure logic of notebook 03 (WGAN, WGAN-GP) on the current backend, in seconds.
+"""The logic of notebook 03 (WGAN, WGAN-GP): the notebook's own WGAN class, in seconds.
 
-The gradient penalty and the weight clipping below are written the way the notebook writes
-them (tests cannot import notebooks); the critics are tiny functions whose input gradient
-is known in closed form. Run once per backend:
+`tests/notebook_code.py` runs the notebook's setup and `model` cells, so the penalty and
+the clipping tested here are the notebook's. Where a closed form is needed, the critic is
+a tiny function whose input gradient is known. Run once per backend:
 KERAS_BACKEND=tensorflow|jax|torch pytest tests/test_wgan_logic.py
 """
+
+import functools
 
 import keras
 import numpy as np
@@ -12,155 +14,119 @@ import pytest
 from keras import layers, ops
 
 import gen_lib
+from tests.notebook_code import notebook_namespace
 
-SHAPE = (4, 4, 1)  # tiny "images"
-EPS = 1e-12
+SHAPE, LATENT = (4, 4, 1), 3  # tiny "images" for the closed forms
+notebook = functools.cache(lambda: notebook_namespace("03_wgan"))
 
 
 def to_np(value):
     return ops.convert_to_numpy(value)
 
 
-def gradient_penalty(critic_fn, real, fake, seed_generator, eps=EPS):
-    """As in the notebook: interpolate with U[0, 1] weights, penalise (||grad|| - 1)^2."""
-    alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), 0.0, 1.0, seed=seed_generator)
-    interpolates = alpha * real + (1.0 - alpha) * fake
-    grads = gen_lib.input_gradients(critic_fn, interpolates)
-    norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + eps)
-    return ops.mean(ops.square(norms - 1.0))
+def images(n, seed, shape=SHAPE):
+    return np.random.default_rng(seed).normal(size=(n, *shape)).astype("float32")
 
 
-def images(n, seed):
-    return np.random.default_rng(seed).normal(size=(n, *SHAPE)).astype("float32")
+def zero_generator():
+    """G(z) = 0 for every z: fake images that drop out of the closed forms."""
+    return keras.Sequential([keras.Input((LATENT,)),
+                             layers.Dense(16, use_bias=False, kernel_initializer="zeros"),
+                             layers.Reshape(SHAPE)])
 
 
-class PenaltyModel(keras.Model):
-    """One SGD step on the penalty of a linear critic f(x) = sum(w * x) per image."""
-
-    def __init__(self, w0, eps=EPS):
-        super().__init__()
-        self.w = keras.Variable(np.asarray(w0, "float32"), name="w")
-        self.eps = eps
-        self.seed_generator = keras.random.SeedGenerator(0)
-        self.built = True
-
-    def critic(self, x):
-        return ops.sum(self.w * x, axis=(1, 2, 3))
-
-    def compile(self, optimizer):
-        super().compile()
-        self.opt = optimizer
-        gen_lib.track_optimizers(self, (optimizer, [self.w]))
-
-    @gen_lib.train_step
-    def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        fake = ops.flip(real, axis=0) * 0.5
-
-        def loss():
-            return gradient_penalty(self.critic, real, fake, self.seed_generator, self.eps)
-
-        return {"gp": gen_lib.minimize(loss, [self.w], self.opt)}
+def linear_critic(w):
+    """f(x) = sum(w * x), whose input gradient is w at every x."""
+    critic = keras.Sequential([keras.Input(SHAPE), layers.Flatten(),
+                               layers.Dense(1, use_bias=False)])
+    critic.layers[-1].kernel.assign(np.asarray(w, "float32").reshape(-1, 1))
+    return critic
 
 
-def one_penalty_step(w0, eps=EPS):
-    model = PenaltyModel(w0, eps)
-    model.compile(keras.optimizers.SGD(learning_rate=1.0))
-    history = model.fit(images(8, 0), batch_size=8, epochs=1, verbose=0)
-    return history.history["gp"][0], to_np(model.w)
+class HalfSquaredNorm(keras.Model):
+    """f(x) = sum(x^2) / 2, whose input gradient is x itself."""
+
+    def call(self, x, training=False):
+        return 0.5 * ops.sum(x**2, axis=(1, 2, 3))
 
 
-def test_penalty_of_a_linear_critic_matches_the_closed_form():
-    """f(x) = sum(w x): grad_x f = w at every interpolate, so GP = (||w|| - 1)^2 and
-    d GP / dw = 2 (||w|| - 1) w / ||w||, whatever the interpolation weights are."""
+def one_critic_step(w0, gp_weight=10.0):
+    """One WGAN-GP critic update with SGD(1), n_critic = 1: returns the history, new w."""
+    model = notebook()["WGAN"](zero_generator(), linear_critic(w0), LATENT, n_critic=1,
+                               gp_weight=gp_weight)
+    model.compile(critic_optimizer=keras.optimizers.SGD(1.0),
+                  g_optimizer=keras.optimizers.SGD(0.0))
+    history = model.fit(images(8, 0), batch_size=8, epochs=1, verbose=0, shuffle=False)
+    return history.history, to_np(model.critic.layers[-1].kernel).reshape(SHAPE)
+
+
+def test_critic_step_with_penalty_matches_the_closed_form():
+    """Fakes are 0, so the critic's loss is -w.mean(x) + gp_weight (||w|| - 1)^2 and its
+    gradient -mean(x) + 2 gp_weight (||w|| - 1) w / ||w||, whatever the interpolation
+    weights are. This also checks that the penalty is inside the differentiated loss."""
     w0 = np.random.default_rng(1).normal(size=SHAPE).astype("float32")
-    norm = np.sqrt((w0**2).sum())
-    gp, w1 = one_penalty_step(w0)
-    assert gp == pytest.approx((norm - 1) ** 2, rel=1e-4)
-    expected_grad = 2 * (norm - 1) * w0 / norm
-    np.testing.assert_allclose(w1, w0 - expected_grad, rtol=1e-4, atol=1e-5)
+    norm, mean_real = np.sqrt((w0**2).sum()), images(8, 0).mean(axis=0)
+    history, w1 = one_critic_step(w0)
+    assert history["gp"][0] == pytest.approx((norm - 1) ** 2, rel=1e-4)
+    assert history["w_estimate"][0] == pytest.approx(float((w0 * mean_real).sum()), rel=1e-4)
+    gradient = -mean_real + 2 * 10.0 * (norm - 1) * w0 / norm
+    np.testing.assert_allclose(w1, w0 - gradient, rtol=1e-4, atol=1e-4)
 
 
 def test_penalty_of_a_quadratic_critic_matches_the_closed_form():
-    """f(x) = sum(x^2) / 2 has grad_x f = x: the norm depends on each interpolate."""
+    """With f(x) = sum(x^2) / 2 the gradient norm depends on each interpolate, so this
+    checks the interpolation itself: x_hat = eps x + (1 - eps) x~, eps ~ U[0, 1] per image."""
+    model = notebook()["WGAN"](zero_generator(), HalfSquaredNorm(), LATENT, gp_weight=10.0,
+                               seed=7)
     real, fake = images(6, 2), images(6, 3)
-    seed = keras.random.SeedGenerator(7)
-    gp = gradient_penalty(lambda x: 0.5 * ops.sum(x**2, axis=(1, 2, 3)), real, fake, seed)
-    # Draw the same interpolation weights again from a fresh, identically seeded generator.
-    alpha = to_np(keras.random.uniform((6, 1, 1, 1), 0.0, 1.0,
-                                       seed=keras.random.SeedGenerator(7)))
-    x_hat = alpha * real + (1 - alpha) * fake
-    norms = np.sqrt((x_hat**2).sum(axis=(1, 2, 3)) + EPS)
-    assert float(to_np(gp)) == pytest.approx(((norms - 1) ** 2).mean(), rel=1e-5)
-
-
-def test_interpolation_weights_are_uniform_in_0_1():
-    alpha = to_np(keras.random.uniform((4000, 1, 1, 1), 0.0, 1.0,
-                                       seed=keras.random.SeedGenerator(0)))
-    assert alpha.min() >= 0 and alpha.max() <= 1
-    assert alpha.mean() == pytest.approx(0.5, abs=0.02)
+    penalty = float(to_np(model.gradient_penalty(real, fake)))
+    # The same weights again, from a fresh generator seeded like the model's.
+    eps = to_np(keras.random.uniform((6, 1, 1, 1), 0.0, 1.0,
+                                     seed=keras.random.SeedGenerator(7)))
+    x_hat = eps * real + (1 - eps) * fake
+    norms = np.sqrt((x_hat**2).sum(axis=(1, 2, 3)))
+    assert penalty == pytest.approx(((norms - 1) ** 2).mean(), rel=1e-5)
 
 
 def test_penalty_is_finite_at_zero_gradient_norm():
-    """A critic with zero input gradient: GP = 1 and its gradient is finite (zero),
-    thanks to the epsilon inside the square root."""
-    gp, w1 = one_penalty_step(np.zeros(SHAPE, "float32"))
-    assert gp == pytest.approx(1.0, abs=1e-5)
-    assert np.isfinite(w1).all()
-    np.testing.assert_allclose(w1, 0.0, atol=1e-6)
+    """A critic with zero input gradient: the penalty is 1 and adds no gradient (the
+    epsilon inside the square root), so SGD moves w by mean(x) alone."""
+    history, w1 = one_critic_step(np.zeros(SHAPE, "float32"))
+    assert history["gp"][0] == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(w1, images(8, 0).mean(axis=0), atol=1e-5)
 
 
-def test_without_epsilon_zero_norm_gives_nan():
-    """The reason for the epsilon: d sqrt(s) / ds is infinite at s = 0, and inf * 0 = NaN."""
-    _, w1 = one_penalty_step(np.zeros(SHAPE, "float32"), eps=0.0)
-    assert not np.isfinite(w1).all()
+def test_norm_without_epsilon_has_a_nan_gradient_at_zero():
+    """The claim behind the notebook's epsilon (its common-mistakes table): d sqrt(s)/ds
+    is infinite at s = 0, and inf * 0 = NaN."""
+    zeros = ops.convert_to_tensor(np.zeros((2, *SHAPE), "float32"))
+    plain = to_np(gen_lib.input_gradients(
+        lambda g: ops.sqrt(ops.sum(g**2, axis=(1, 2, 3))), zeros))
+    guarded = to_np(gen_lib.input_gradients(
+        lambda g: ops.sqrt(ops.sum(g**2, axis=(1, 2, 3)) + 1e-12), zeros))
+    assert np.isnan(plain).all()
+    np.testing.assert_array_equal(guarded, 0.0)
 
 
-class ClipModel(keras.Model):
-    """n_critic critic steps per call, each followed by clipping, as in the notebook."""
-
-    def __init__(self, clip_value, n_critic=3):
-        super().__init__()
-        x = keras.Input(SHAPE)
-        h = layers.Dense(8, activation="tanh")(layers.Flatten()(x))
-        self.critic = keras.Model(x, layers.Dense(1)(h))
-        self.clip_value, self.n_critic = clip_value, n_critic
-        self.seed_generator = keras.random.SeedGenerator(0)
-        self.built = True
-
-    def compile(self, optimizer):
-        super().compile()
-        self.opt = optimizer
-        gen_lib.track_optimizers(self, (optimizer, self.critic))
-
-    @gen_lib.train_step
-    def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        for batch in ops.split(real, self.n_critic, axis=0):
-            fake = keras.random.normal(ops.shape(batch), seed=self.seed_generator)
-
-            def loss(batch=batch, fake=fake):
-                return ops.mean(self.critic(fake)) - ops.mean(self.critic(batch))
-
-            c_loss = gen_lib.minimize(loss, self.critic.trainable_variables, self.opt)
-            for v in self.critic.trainable_variables:
-                v.assign(ops.clip(v, -self.clip_value, self.clip_value))
-        return {"c_loss": c_loss}
-
-
-def test_clipping_inside_train_step_bounds_every_critic_weight():
-    c = 0.05
-    model = ClipModel(c, n_critic=3)
-    model.compile(keras.optimizers.RMSprop(1e-2))
+def test_clipping_bounds_every_critic_weight_after_every_critic_step():
+    """The notebook's networks, n_critic = 3: 2 batches give 6 critic updates."""
+    ns, c = notebook(), 0.05
+    model = ns["WGAN"](ns["make_generator"](8), ns["make_critic"](), 8, n_critic=3,
+                       clip_value=c)
+    model.compile(critic_optimizer=keras.optimizers.RMSprop(1e-2),
+                  g_optimizer=keras.optimizers.RMSprop(1e-2))
     variables = model.critic.trainable_variables
     before = [to_np(v) for v in variables]
-    model.fit(images(24, 4), batch_size=12, epochs=1, verbose=0, shuffle=False)
+    model.fit(images(24, 4, shape=(28, 28, 1)), batch_size=12, epochs=1, verbose=0,
+              shuffle=False)
     after = [to_np(v) for v in variables]
-    assert int(model.opt.iterations) == 2 * 3  # 2 steps of 3 critic updates
+    assert int(model.critic_optimizer.iterations) == 2 * 3
+    assert int(model.g_optimizer.iterations) == 2
     for v, b, a in zip(variables, before, after, strict=True):
         assert np.abs(a).max() <= c + 1e-7, v.path
-        if "kernel" in v.path:  # (the last bias cancels out of a Wasserstein loss)
+        if "kernel" in v.path:
             assert not np.allclose(a, b), v.path
     weights = np.concatenate([a.ravel() for a in after])
-    # most Glorot-initialised kernel entries exceed c: the last clip left some at the walls
+    # Most Glorot-initialised kernel entries exceed c: the last clip left many at the walls.
     assert np.isclose(np.abs(weights), c, rtol=0, atol=1e-7).any()
+
