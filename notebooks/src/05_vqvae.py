@@ -241,6 +241,13 @@ gen_lib.image_grid(x_train[:32], ncols=16, title="real images");
 # 850 steps, this start more than halves the held-out reconstruction error (MSE 0.0196 ->
 # 0.0088), and a learning rate of 2e-3 instead of 1e-3 takes it to 0.0070
 # (`benchmarks/vq_codebook_start.py`, TensorFlow).
+#
+# A trap on TensorFlow: the gradient of `ops.take` there is sparse, one row per lookup,
+# and Keras 3's Adam squares those rows one by one when a code is looked up many times,
+# which makes its steps too large by up to the square root of the repeats.
+# `gen_lib.minimize` adds the rows up first, so this model trains the same way on all
+# three backends. (The prior's `layers.Embedding`, trained by Keras' own `fit` below, is
+# not covered: see the README.)
 
 # %% tags=["model"]
 @keras.saving.register_keras_serializable(package="gen_notebooks")
@@ -621,10 +628,10 @@ print(f"trained {int(vqvae.vq_optimizer.iterations)} steps in {vq_minutes:.1f} m
 # What happens without re-seeding? Train the same model from the **same initial weights**
 # with `reseed_dead_codes=False`, for the first sixth of the epochs (at least one), and
 # compare the perplexity epoch by epoch. Without re-seeding the codes start where they
-# were initialised, small, near the origin; the encoder's outputs are not. The few codes that happen to be nearest to some outputs are
-# pulled towards the data by the codebook loss; the others never win an `argmin`, so they
-# get no gradient and never move: they are **dead**, and the model is left with a fraction of
-# its codebook.
+# were initialised, small, near the origin; the encoder's outputs are not. The few codes
+# that happen to be nearest to some outputs are pulled towards the data by the codebook
+# loss; the others never win an `argmin`, so they get no gradient and never move: they are
+# **dead**, and the model is left with a fraction of its codebook.
 
 # %%
 no_reseed = VQVAE(make_encoder(CODE_DIM), VectorQuantizer(NUM_CODES, CODE_DIM),
