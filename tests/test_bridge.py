@@ -242,7 +242,7 @@ def test_torch_refuses_steps_per_execution():
 class LookupModel(keras.Model):
     """A table read by `ops.take` with repeated rows, trained by `minimize`."""
 
-    def __init__(self, rows, optimizer):
+    def __init__(self, optimizer):
         super().__init__()
         self.table = keras.Variable(np.zeros((4, 2), "float32"), name="table")
         self.built = True
@@ -266,7 +266,7 @@ def test_repeated_lookups_give_adams_step_on_every_backend():
     many lookups summed into it. (Keras 3 on TensorFlow, left to itself, squares the 200
     sparse rows one by one and moves row 0 by sqrt(200) x learning_rate.)"""
     rows = np.array([[0] * 200 + [1]], "float32")
-    model = LookupModel(rows, keras.optimizers.Adam(1e-3, epsilon=1e-12))
+    model = LookupModel(keras.optimizers.Adam(1e-3, epsilon=1e-12))
     model.fit(rows, batch_size=1, epochs=1, verbose=0)
     np.testing.assert_allclose(to_np(model.table),
                                [[1e-3, 1e-3], [1e-3, 1e-3], [0, 0], [0, 0]], rtol=1e-5)
