@@ -52,7 +52,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-from tests.notebook_code import notebook_namespace  # noqa: E402
+from gen_lib.notebook_code import notebook_namespace  # noqa: E402
 
 BACKEND = keras.backend.backend()
 if BACKEND == "tensorflow":
@@ -65,6 +65,7 @@ elif BACKEND == "jax":
 
 DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data" / "mnist"
 GP_WEIGHT = 10.0
+BCE = keras.losses.BinaryCrossentropy(from_logits=True)  # notebook 01's losses use this
 TOLERANCE = 1e-4  # largest accepted difference of a loss or weight between the two versions
 
 
@@ -131,15 +132,15 @@ def gan_step_tensorflow(self, data):
         fake = G(noise, training=True)
         real_logits = D(real, training=True)
         fake_logits = D(fake, training=True)
-        d_loss = (self.bce(ops.ones_like(real_logits), real_logits)
-                  + self.bce(ops.zeros_like(fake_logits), fake_logits))
+        d_loss = (BCE(ops.ones_like(real_logits), real_logits)
+                  + BCE(ops.zeros_like(fake_logits), fake_logits))
     grads = tape.gradient(d_loss, D.trainable_variables)
     self.d_optimizer.apply(grads, D.trainable_variables)
 
     noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
     with tf.GradientTape() as tape:
         logits = D(G(noise, training=True), training=True)
-        g_loss = self.bce(ops.ones_like(logits), logits)
+        g_loss = BCE(ops.ones_like(logits), logits)
     grads = tape.gradient(g_loss, G.trainable_variables)
     self.g_optimizer.apply(grads, G.trainable_variables)
 
@@ -156,8 +157,8 @@ def gan_step_torch(self, data):
     fake = G(noise, training=True)
     real_logits = D(real, training=True)
     fake_logits = D(fake, training=True)
-    d_loss = (self.bce(ops.ones_like(real_logits), real_logits)
-              + self.bce(ops.zeros_like(fake_logits), fake_logits))
+    d_loss = (BCE(ops.ones_like(real_logits), real_logits)
+              + BCE(ops.zeros_like(fake_logits), fake_logits))
     # inputs=: accumulate (and compute) gradients for D's weights only, not G's.
     d_loss.backward(inputs=[v.value for v in D.trainable_variables])
     grads = [v.value.grad for v in D.trainable_variables]
@@ -167,7 +168,7 @@ def gan_step_torch(self, data):
     noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
     self.zero_grad()
     logits = D(G(noise, training=True), training=True)
-    g_loss = self.bce(ops.ones_like(logits), logits)
+    g_loss = BCE(ops.ones_like(logits), logits)
     g_loss.backward(inputs=[v.value for v in G.trainable_variables])
     grads = [v.value.grad for v in G.trainable_variables]
     with torch.no_grad():
@@ -177,10 +178,10 @@ def gan_step_torch(self, data):
 
 
 def gan_metrics(self, d_loss, g_loss, real_logits, fake_logits):
-    self.d_loss_tracker.update_state(d_loss)
-    self.g_loss_tracker.update_state(g_loss)
-    self.d_real_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
-    self.d_fake_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
+    values = (d_loss, g_loss, ops.mean(ops.sigmoid(real_logits)),
+              ops.mean(ops.sigmoid(fake_logits)))
+    for tracker, value in zip(self.metrics, values, strict=True):  # the notebook's order
+        tracker.update_state(value)
     return {m.name: m.result() for m in self.metrics}
 
 
@@ -198,8 +199,8 @@ def gan_step_jax(self, state, data):
         fake, g_state = G.stateless_call(g_train, g_state, noise, training=True)
         real_logits, d_state = D.stateless_call(d_train, d_state, real, training=True)
         fake_logits, d_state = D.stateless_call(d_train, d_state, fake, training=True)
-        loss = (self.bce(jnp.ones_like(real_logits), real_logits)
-                + self.bce(jnp.zeros_like(fake_logits), fake_logits))
+        loss = (BCE(jnp.ones_like(real_logits), real_logits)
+                + BCE(jnp.zeros_like(fake_logits), fake_logits))
         return loss, (real_logits, fake_logits, g_state, d_state)
 
     (d_loss, (real_logits, fake_logits, g_state, d_state)), grads = jax.value_and_grad(
@@ -212,7 +213,7 @@ def gan_step_jax(self, state, data):
     def g_loss_fn(g_train, g_state, d_state):
         fake, g_state = G.stateless_call(g_train, g_state, noise, training=True)
         logits, d_state = D.stateless_call(d_train, d_state, fake, training=True)
-        return self.bce(jnp.ones_like(logits), logits), (g_state, d_state)
+        return BCE(jnp.ones_like(logits), logits), (g_state, d_state)
 
     (g_loss, (g_state, d_state)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
         g_train, g_state, d_state)

@@ -19,7 +19,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-from tests.notebook_code import notebook_namespace  # noqa: E402
+from gen_lib.notebook_code import notebook_namespace  # noqa: E402
 
 
 @functools.cache
@@ -65,7 +65,7 @@ def _wgan(method, ns):
 def _vae(ns):
     model = ns["VAE"](ns["make_encoder"](ns["LATENT_DIM"], seed=0),
                       ns["make_decoder"](ns["LATENT_DIM"]), beta=ns["BETA"])
-    model.compile(optimizer=keras.optimizers.Adam(ns["LEARNING_RATE"]))
+    model.compile(vae_optimizer=keras.optimizers.Adam(ns["LEARNING_RATE"]))
     return model
 
 
@@ -76,7 +76,7 @@ def _vqvae(ns, data_variance=0.09):
                         ns["make_decoder"](ns["CODE_DIM"]), beta=ns["BETA"],
                         data_variance=data_variance,
                         reseed_dead_codes=ns["RESEED_DEAD_CODES"])
-    model.compile(keras.optimizers.Adam(ns["LEARNING_RATE"]))
+    model.compile(vq_optimizer=keras.optimizers.Adam(ns["LEARNING_RATE"]))
     return model
 
 

@@ -4,16 +4,14 @@ TensorFlow and PyTorch call `train_step(self, data)` and let it assign to variab
 JAX calls `train_step(self, state, data)` inside `jax.jit` and wants `(logs, new_state)`
 back: it owns the variables' values and threads them from step to step.
 
-This module is the only place in the project that imports a backend. It lets a notebook
-write its `train_step` once, in the stateful style, and run it on all three:
+This module is the only place in the project that trains through a backend's own API
+(`device.py` only asks it for its devices). It lets a notebook write its `train_step`
+once, in the stateful style, and run it on all three:
 
+    @gen_lib.model_plumbing(networks=["generator", "discriminator"],
+                            optimizers={"d_optimizer": "discriminator",
+                                        "g_optimizer": "generator"})
     class GAN(keras.Model):
-        def compile(self, d_optimizer, g_optimizer):
-            super().compile()
-            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-            track_optimizers(self, (d_optimizer, self.discriminator),
-                                   (g_optimizer, self.generator))
-
         @train_step
         def train_step(self, data):
             d_loss = minimize(lambda: ..., self.discriminator.trainable_variables,
@@ -23,21 +21,24 @@ write its `train_step` once, in the stateful style, and run it on all three:
 How it works on JAX: `@train_step` opens a `keras.StatelessScope` mapping every model
 variable to its value from `state`, runs the stateful-style function, and reads the new
 values back from the scope. `minimize` differentiates with `jax.value_and_grad` through
-an inner scope; scopes do not chain, so the inner one starts as a copy of the outer one,
-and whatever the loss function assigns (batch-norm statistics, seed-generator state)
-comes out as auxiliary output and is written back to the outer scope.
+an inner scope; scopes do not chain, so the inner one maps every variable of the step
+again (the step's scope and variables are kept in a context variable while it runs), and
+whatever the loss function assigns (batch-norm statistics, seed-generator state) comes
+out as auxiliary output and is written back to the step's scope with `add_update`.
+Only public Keras API is used: `keras.StatelessScope`, its `get_current_value` and
+`add_update`, and the trainer's documented `train_step(state, data)` contract.
 """
 
+import contextlib
+import contextvars
 import functools
 
 import keras
-from keras.src.backend.common.stateless_scope import get_stateless_scope
-from keras.src.saving.keras_saveable import KerasSaveable
 
-__all__ = [
-    "train_step", "minimize", "input_gradients", "track_optimizers", "SavedSeedGenerator",
-    "accelerator_name", "backend_version",
-]
+__all__ = ["train_step", "minimize", "input_gradients", "track_optimizers"]
+
+# On JAX, the step being traced: its innermost StatelessScope and every variable it maps.
+_jax_step = contextvars.ContextVar("gen_lib_jax_step", default=None)
 
 
 def _backend():
@@ -52,8 +53,7 @@ def track_optimizers(model, *pairs):
     second optimizer's step counter and moments would silently stay frozen. Variables
     assigned to a model attribute become the model's (non-trainable) variables, which
     every backend threads and `save` / `save_weights` keep. Call it at the end of
-    `compile()`. It also turns the model's `SeedGenerator`s into `SavedSeedGenerator`s,
-    so that a saved and reloaded model continues the same noise stream.
+    `compile()` (`gen_lib.model_plumbing` writes a `compile()` that does).
     """
     if not pairs:
         raise ValueError("track_optimizers() needs at least one (optimizer, network) pair.")
@@ -81,30 +81,6 @@ def track_optimizers(model, *pairs):
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build([])
     model.tracked_optimizer_variables = owned
-    for layer in model._flatten_layers(include_self=True):
-        for seed_generator in layer._seed_generators:
-            if type(seed_generator) is keras.random.SeedGenerator:
-                seed_generator.__class__ = SavedSeedGenerator
-
-
-class SavedSeedGenerator(keras.random.SeedGenerator, KerasSaveable):
-    """A `keras.random.SeedGenerator` whose position is saved with the model.
-
-    Why: Keras saves the variables of layers and optimizers but not a SeedGenerator's
-    state (keras-team/keras#19796). A reloaded model would restart its noise stream from
-    the seed, and training that was stopped and resumed would see different noise than
-    training that ran straight through. Keras' saver visits every attribute that is a
-    `KerasSaveable` and calls its `save_own_variables` / `load_own_variables`.
-    """
-
-    def _obj_type(self):
-        return "Operation"  # the saver skips the attributes every Operation has
-
-    def save_own_variables(self, store):
-        store["state"] = self.state
-
-    def load_own_variables(self, store):
-        self.state.assign(store["state"])
 
 
 def train_step(fn):
@@ -125,11 +101,12 @@ def train_step(fn):
         ]
         mapping = [
             (variable, value)
-            for variables, values in zip(groups, state, strict=False)
-            for variable, value in zip(variables, values, strict=False)
+            for variables, values in zip(groups, state, strict=True)
+            for variable, value in zip(variables, values, strict=True)
         ]
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            logs = fn(self, data)
+            with _current_jax_step(scope, [variable for variable, _ in mapping]):
+                logs = fn(self, data)
         new_state = tuple(
             [_value_in(scope, variable) for variable in variables] for variables in groups
         )
@@ -180,23 +157,23 @@ def minimize(loss_fn, variables, optimizer):
     if backend == "jax":
         import jax
 
-        outer = get_stateless_scope()
-        if outer is None:
+        step = _jax_step.get()
+        if step is None:
             raise RuntimeError(
                 "On JAX, minimize() must run inside a train_step decorated with "
                 "@gen_lib.train_step (it needs the step's variable values)."
             )
 
         def loss_of_values(values):
-            overrides = dict(zip(map(id, variables), values, strict=False))
-            result, updates = _run_in_copied_scope(outer, overrides, loss_fn)
+            overrides = dict(zip(map(id, variables), values, strict=True))
+            result, updates = _run_in_copied_scope(step, overrides, loss_fn)
             return _loss_of(result), (result, updates)
 
-        values = [_value_in(outer, v) for v in variables]
+        values = [_value_in(step.scope, v) for v in variables]
         (_, (result, updates)), grads = jax.value_and_grad(loss_of_values, has_aux=True)(
             values
         )
-        outer.state_mapping.update(updates)
+        _write_back(step, updates)
         optimizer.apply(grads, variables)
         return result
     raise NotImplementedError(f"gen_lib.bridge does not support the {backend!r} backend.")
@@ -212,7 +189,7 @@ def input_gradients(fn, x):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
+        with tf.GradientTape() as tape, _second_order_moments(tf):
             tape.watch(x)
             y = keras.ops.sum(fn(x))
         return tape.gradient(y, x)
@@ -227,36 +204,88 @@ def input_gradients(fn, x):
     if backend == "jax":
         import jax
 
-        outer = get_stateless_scope()
-        if outer is None:  # eager use outside a train step: variables hold real values
-            return jax.grad(lambda inputs: keras.ops.sum(fn(inputs)))(x)
+        step = _jax_step.get()
+        if step is None:  # eager use outside a train step: variables hold real values
+
+            def summed_eagerly(inputs):
+                with keras.StatelessScope():  # what fn assigns (batch-norm statistics)
+                    return keras.ops.sum(fn(inputs))  # is dropped, not leaked out of jax.grad
+
+            return jax.grad(summed_eagerly)(x)
 
         def summed(inputs):
-            y, updates = _run_in_copied_scope(outer, {}, lambda: fn(inputs))
+            y, updates = _run_in_copied_scope(step, {}, lambda: fn(inputs))
             return keras.ops.sum(y), updates
 
         grad, updates = jax.grad(summed, has_aux=True)(x)
-        outer.state_mapping.update(updates)
+        _write_back(step, updates)
         return grad
     raise NotImplementedError(f"gen_lib.bridge does not support the {backend!r} backend.")
 
 
-def _run_in_copied_scope(outer, overrides, fn):
-    """Run `fn` in a scope that repeats `outer` plus `overrides` ({id(var): value}).
+class _JaxStep:
+    """The scope of the JAX step being traced and the variables it maps."""
 
-    Returns `fn`'s result and {id(var): new value} for every variable `fn` assigned.
+    def __init__(self, scope, variables):
+        self.scope, self.variables = scope, variables
+
+
+@contextlib.contextmanager
+def _current_jax_step(scope, variables):
+    token = _jax_step.set(_JaxStep(scope, variables))
+    try:
+        yield
+    finally:
+        _jax_step.reset(token)
+
+
+@contextlib.contextmanager
+def _second_order_moments(tf):
+    """Batch statistics that can be differentiated twice, while `fn` runs on TensorFlow.
+
+    `tf.nn.moments`, which Keras' BatchNormalization calls on TensorFlow, computes the
+    variance around `stop_gradient(mean)`. That leaves first derivatives exact (the
+    mean's term sums to zero) but drops a term from second ones: a gradient penalty
+    through batch norm in training mode would get a wrong gradient on TensorFlow only
+    (JAX and PyTorch differentiate the mean). Inside `input_gradients` we compute the
+    variance around the mean itself.
     """
-    scope = keras.StatelessScope(initialize_variables=False)
-    scope.state_mapping = {**outer.state_mapping, **overrides}
-    before = dict(scope.state_mapping)
-    with scope:
+
+    def moments(x, axes, shift=None, keepdims=False, name=None):
+        mean = tf.reduce_mean(x, axes, keepdims=True)
+        variance = tf.reduce_mean(tf.square(x - mean), axes, keepdims=True)
+        if not keepdims:
+            mean, variance = tf.squeeze(mean, axes), tf.squeeze(variance, axes)
+        return mean, variance
+
+    original = tf.nn.moments
+    tf.nn.moments = moments
+    try:
+        yield
+    finally:
+        tf.nn.moments = original
+
+
+def _run_in_copied_scope(step, overrides, fn):
+    """Run `fn` in a scope that maps every variable of the step to its current value, or
+    to `overrides[id(variable)]`. Scopes do not chain, hence the copy.
+
+    Returns `fn`'s result and [(variable, new value)] for every variable `fn` assigned.
+    """
+    before = [(v, overrides.get(id(v), _value_in(step.scope, v))) for v in step.variables]
+    scope = keras.StatelessScope(state_mapping=before, initialize_variables=False)
+    initial = [scope.get_current_value(v) for v in step.variables]
+    with scope, _current_jax_step(scope, step.variables):  # what fn nests sees this scope
         result = fn()
-    updates = {
-        key: value
-        for key, value in scope.state_mapping.items()
-        if key not in overrides and before.get(key) is not value
-    }
+    updates = [(v, scope.get_current_value(v))
+               for v, value in zip(step.variables, initial, strict=True)
+               if id(v) not in overrides and scope.get_current_value(v) is not value]
     return result, updates
+
+
+def _write_back(step, updates):
+    for update in updates:
+        step.scope.add_update(update)
 
 
 def _value_in(scope, variable):
@@ -269,44 +298,10 @@ def _loss_of(result):
 
 
 def _check_gradients(grads, variables):
-    missing = [v.path for g, v in zip(grads, variables, strict=False) if g is None]
+    missing = [v.path for g, v in zip(grads, variables, strict=True) if g is None]
     if missing:
         raise ValueError(
             f"The loss does not depend on {len(missing)} of the variables to train "
             f"(first: {missing[0]}). Compute the loss from the network whose variables "
             "you pass to minimize(), inside loss_fn."
         )
-
-
-def accelerator_name():
-    """The GPU the backend will use, or None on a CPU-only machine."""
-    backend = _backend()
-    try:
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if gpus:
-                details = tf.config.experimental.get_device_details(gpus[0])
-                return details.get("device_name", gpus[0].name)
-        elif backend == "jax":
-            import jax
-
-            device = jax.devices()[0]
-            if device.platform != "cpu":
-                return f"{device.platform.upper()} {device.device_kind}"
-        elif backend == "torch":
-            import torch
-
-            if torch.cuda.is_available():
-                return torch.cuda.get_device_name(0)
-    except Exception:  # a broken driver: report the CPU rather than fail the notebook
-        return None
-    return None
-
-
-def backend_version():
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(_backend())
-    if module is None:
-        return "?"
-    return __import__(module).__version__

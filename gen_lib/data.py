@@ -29,7 +29,10 @@ def load_dataset(name="mnist", split="train", data_dir=None, subset=None):
     """Load `split` ("train" or "test") of MNIST or Fashion-MNIST.
 
     With `data_dir` (or the GEN_LIB_DATA_DIR environment variable) the canonical idx files
-    are read from that folder, offline; otherwise `keras.datasets` downloads them.
+    are read offline, from the subfolder named after the dataset (`<data_dir>/mnist/`,
+    `<data_dir>/fashion_mnist/`), or from `data_dir` itself when it bears the dataset's
+    name. MNIST and Fashion-MNIST files have the same names and format: a folder of one
+    must never be read as the other. Without a data folder `keras.datasets` downloads them.
     `subset=n` keeps the first n images, which is how the smoke profile stays fast.
     """
     if name not in KERAS_DATASETS:
@@ -41,10 +44,37 @@ def load_dataset(name="mnist", split="train", data_dir=None, subset=None):
         raise ValueError(f"Unknown split {split!r}: expected 'train' or 'test'.")
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
     if data_dir:
-        images, labels = load_idx_dir(data_dir, split)
+        images, labels = load_idx_dir(dataset_folder(data_dir, name), split)
     else:
         images, labels = _load_keras_dataset(name, split)
     return _take(images, labels, subset)
+
+
+def dataset_folder(data_dir, name):
+    """The folder that holds dataset `name`'s idx files under the data folder `data_dir`."""
+    folder = Path(data_dir).expanduser()
+    if not folder.is_dir():
+        raise DataError(
+            f"Data directory {str(folder)!r} does not exist. Set {DATA_DIR_ENV} (or pass "
+            "data_dir=) to a folder holding the MNIST idx files, or unset it to download."
+        )
+    if (folder / name).is_dir():
+        return folder / name
+    if _same_name(folder.name, name):
+        return folder
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir() or "idx" in p.name)
+    raise DataError(
+        f"No {name!r} data in {folder}: it holds {found or 'nothing'}. Each dataset is read "
+        f"from its own folder, because MNIST and Fashion-MNIST files share the same names: "
+        f"put {name}'s idx files in {folder / name}, or point {DATA_DIR_ENV} (data_dir=) "
+        f"at a folder named {name}."
+    )
+
+
+def _same_name(folder_name, dataset):
+    def simple(text):
+        return text.lower().replace("-", "").replace("_", "")
+    return simple(folder_name) == simple(dataset)
 
 
 def load_idx_dir(data_dir, split="train"):

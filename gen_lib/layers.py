@@ -3,7 +3,6 @@
 import keras
 from keras import ops
 
-from gen_lib.bridge import SavedSeedGenerator
 
 
 @keras.saving.register_keras_serializable(package="gen_lib")
@@ -15,13 +14,15 @@ class Sampling(keras.layers.Layer):
     The noise comes from the layer's own `SeedGenerator`: that makes it reproducible, and
     on JAX its state is a model variable that the trainer threads (an unseeded random
     call fails under `jax.jit`). A registered class, not a `Lambda`, so models that use
-    it reload with `safe_mode=True`; the noise stream's position is saved too.
+    it reload with `safe_mode=True`. The noise stream's position is saved too, which Keras
+    does not do for a `SeedGenerator` by itself (keras-team/keras#19796): a resumed model
+    draws the noise it would have drawn without the interruption.
     """
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
-        self.seed_generator = SavedSeedGenerator(seed)
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         pair = isinstance(input_shape, (list, tuple)) and len(input_shape) == 2
@@ -48,3 +49,9 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+    def save_own_variables(self, store):
+        store["noise_state"] = self.seed_generator.state  # the layer has no other variable
+
+    def load_own_variables(self, store):
+        self.seed_generator.state.assign(store["noise_state"])

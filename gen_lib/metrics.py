@@ -42,7 +42,8 @@ def frechet_distance(features_a, features_b):
 
 
 def check_images(images, name="images"):
-    """Raise a ValueError that says how to fix images that are not (N, 28, 28, 1) in [0, 1]."""
+    """Say how to fix images that are not float (N, 28, 28, 1) in [0, 1]: a TypeError for
+    the dtype, a ValueError for the shape or the range, as everywhere in gen_lib."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
         raise ValueError(
@@ -50,7 +51,7 @@ def check_images(images, name="images"):
             "Add a channel axis with images[..., None] if it is missing."
         )
     if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(
+        raise TypeError(
             f"{name} must be float in [0, 1], got dtype {images.dtype}: "
             "use gen_lib.to_unit_range(uint8_images)."
         )
@@ -127,10 +128,11 @@ class QualityScorer:
     def class_mix_fd(self, class_counts, seed=0):
         """FD of real images drawn in the proportions `class_counts` (one count per class).
 
-        Why: an unconditional generator may draw some digits more often than others, and
-        that alone raises its FD, however good each image is. Real images from outside the
-        reference set, re-drawn with the generated samples' class counts, give the part of
-        the distance owed to the class mix; the rest is owed to the images themselves.
+        Why: an unconditional generator may draw some digits more often than others (mode
+        dropping), and that alone raises its FD, however good each image is. Real images
+        from outside the reference set, re-drawn (with replacement) in the generated
+        samples' class proportions, say what that class mix alone costs. FD is not a sum
+        of parts: the samples' FD minus this one is not "the cost of the images".
         """
         counts = np.asarray(class_counts, dtype="float64")
         num_classes = int(self.labels.max()) + 1
@@ -176,8 +178,13 @@ def _trained_classifier(images, labels, epochs, cache_dir):
     path = folder / f"classifier-{key.hexdigest()[:16]}.weights.h5"
     model = make_classifier()
     if path.is_file():
-        model.load_weights(path)
-        return model, path
+        try:
+            model.load_weights(path)
+            return model, path
+        except Exception as e:  # cut short by an interrupted save, a full disk, a sync
+            print(f"gen_lib: the cached classifier {path} could not be read "
+                  f"({type(e).__name__}); training it again.")
+            model = make_classifier()
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -187,12 +194,23 @@ def _trained_classifier(images, labels, epochs, cache_dir):
         perm = order.permutation(len(images))
         model.fit(images[perm], labels[perm], batch_size=128, epochs=1, shuffle=False,
                   verbose=0)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        model.save_weights(path)
-    except OSError as e:  # a read-only home: keep going, just without the cache
-        print(f"gen_lib: could not cache the classifier in {folder} ({e}); set {CACHE_ENV}.")
+    _save_atomically(model, path)
     return model, path
+
+
+def _save_atomically(model, path):
+    """Write the weights next to `path`, then rename: a reader sees the whole file or none,
+    however the writer is interrupted (the rename is atomic on one file system)."""
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.weights.h5")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save_weights(partial)
+        os.replace(partial, path)
+    except OSError as e:  # a read-only home: keep going, just without the cache
+        print(f"gen_lib: could not cache the classifier in {path.parent} ({e}); "
+              f"set {CACHE_ENV} to a writable folder.")
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _sqrt_psd(matrix):

@@ -23,13 +23,15 @@ def write_idx(path, array, magic, gz=True):
 
 @pytest.fixture
 def idx_dir(tmp_path):
-    """A folder with a tiny, valid MNIST-style test split: 12 images, 12 labels."""
+    """A folder named mnist with a tiny, valid MNIST-style test split: 12 images, 12 labels."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8)
     labels = np.arange(12, dtype=np.uint8) % 10
-    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, 2051)
-    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, 2049)
-    return tmp_path, images, labels
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", images, 2051)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels, 2049)
+    return folder, images, labels
 
 
 @pytest.fixture(scope="session")

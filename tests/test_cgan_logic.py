@@ -1,6 +1,6 @@
 """The conditioning logic of notebook 02 (CGAN): the notebook's own networks and model.
 
-`tests/notebook_code.py` runs the notebook's setup and `model` cells, so these tests check
+`gen_lib/notebook_code.py` runs the notebook's setup and `model` cells, so these tests check
 the code students read, not a copy of it. Each takes seconds. Run once per backend:
 KERAS_BACKEND=tensorflow|jax|torch pytest tests/test_cgan_logic.py
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from keras import layers, ops
 
-from tests.notebook_code import notebook_namespace
+from gen_lib.notebook_code import notebook_namespace
 
 LATENT, CLASSES = 8, 10
 notebook = functools.cache(lambda: notebook_namespace("02_cgan"))
@@ -39,7 +39,8 @@ def cgan(seed=0, **kwargs):
     ns = notebook()
     model = ns["CGAN"](ns["make_generator"](LATENT, CLASSES), ns["make_discriminator"](CLASSES),
                        LATENT, CLASSES, seed=seed, **kwargs)
-    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3),
+                  g_optimizer=keras.optimizers.Adam(1e-3))
     return model
 
 
@@ -74,8 +75,10 @@ def test_a_network_without_a_condition_input_is_refused():
         ns["CGAN"](blind_generator, ns["make_discriminator"](CLASSES), LATENT, CLASSES)
 
 
-def test_sampled_fake_labels_are_one_hot_and_uniform():
-    conditions = ops.convert_to_numpy(cgan(seed=3).sample_conditions(20_000))
+def test_fake_inputs_are_standard_normal_noise_and_uniform_one_hot_labels():
+    noise, conditions = map(ops.convert_to_numpy, cgan(seed=3).fake_inputs(20_000))
+    assert noise.shape == (20_000, LATENT)
+    assert abs(noise.mean()) < 0.01 and abs(noise.std() - 1) < 0.01
     assert conditions.shape == (20_000, CLASSES)
     np.testing.assert_array_equal(conditions.sum(axis=1), 1.0)
     counts = conditions.sum(axis=0)
@@ -122,3 +125,13 @@ def test_discriminator_learns_to_reject_real_images_with_wrong_labels():
     history = model.fit(images, labels, batch_size=64, epochs=8, verbose=0)
     right, wrong = history.history["D(x|y)"][-1], history.history["D(x|wrong y)"][-1]
     assert right > wrong + 0.2, (right, wrong)
+
+
+def test_the_generator_optimizer_refuses_the_discriminator_variables():
+    """Spot-the-bug 4: compile builds g_optimizer for G's variables only, so passing all the
+    model's variables raises instead of silently training D on G's loss."""
+    model = cgan()
+    variables = model.trainable_variables
+    assert len(variables) > len(model.generator.trainable_variables)
+    with pytest.raises(ValueError, match="Unknown variable"):
+        model.g_optimizer.apply([ops.zeros(v.shape, v.dtype) for v in variables], variables)

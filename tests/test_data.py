@@ -1,4 +1,6 @@
 import gzip
+import os
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -6,7 +8,7 @@ import pytest
 
 import gen_lib
 from gen_lib.data import DataError, read_idx
-from tests.conftest import write_idx
+from tests.conftest import SHARED_MNIST, write_idx
 
 
 def test_reads_gzipped_and_plain_idx(idx_dir):
@@ -37,6 +39,34 @@ def test_real_mnist_test_split(real_mnist):
     assert x.shape == (10000, 28, 28, 1) and y.shape == (10000,)
     assert x.dtype == np.uint8 and x.max() == 255 and x.min() == 0
     assert np.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+
+
+def test_each_dataset_comes_from_its_own_folder(real_mnist, tmp_path):
+    """MNIST and Fashion-MNIST idx files have the same names: a data folder of one must
+    never be read as the other (an exercise that switches the dataset would silently keep
+    training on digits)."""
+    if not FASHION_MNIST.is_dir():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed (scripts/test.sh does)")
+    (tmp_path / "mnist").symlink_to(SHARED_MNIST)
+    (tmp_path / "fashion_mnist").symlink_to(FASHION_MNIST)
+    digits, digit_labels = gen_lib.load_dataset("mnist", "test", data_dir=tmp_path)
+    clothes, clothes_labels = gen_lib.load_dataset("fashion_mnist", "test", data_dir=tmp_path)
+    np.testing.assert_array_equal(digits, real_mnist[0])
+    assert np.bincount(clothes_labels).tolist() == [1000] * 10  # Fashion-MNIST's test split
+    assert np.bincount(digit_labels).tolist() != [1000] * 10
+    # A folder named after its dataset is read directly, Debian's "fashion-mnist" included.
+    direct, _ = gen_lib.load_dataset("fashion_mnist", "test", data_dir=FASHION_MNIST)
+    np.testing.assert_array_equal(direct, clothes)
+    # A folder of MNIST is refused for Fashion-MNIST, saying what it holds and what to do.
+    with pytest.raises(DataError, match=r"No 'fashion_mnist' data in .*mnist.*t10k-images"):
+        gen_lib.load_dataset("fashion_mnist", "test", data_dir=SHARED_MNIST)
+    os.remove(tmp_path / "mnist")
+    with pytest.raises(DataError, match=r"No 'mnist' data .* holds \['fashion_mnist'\]. .*"
+                                        r"put mnist's idx files in"):
+        gen_lib.load_dataset("mnist", "test", data_dir=tmp_path)
 
 
 def test_missing_directory(tmp_path):

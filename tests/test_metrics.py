@@ -21,15 +21,17 @@ def test_frechet_distance_rejects_mismatched_features():
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((4, 28, 28)), "shape \\(N, 28, 28, 1\\)"),
-    (np.zeros((4, 28, 28, 3)), "shape \\(N, 28, 28, 1\\)"),
-    (np.zeros((4, 28, 28, 1), dtype=np.uint8), "to_unit_range"),
-    (-np.ones((4, 28, 28, 1), dtype=np.float32), "tanh_to_unit"),
-    (np.full((4, 28, 28, 1), np.nan, dtype=np.float32), "NaN"),
+@pytest.mark.parametrize("bad, error, message", [
+    (np.zeros((4, 28, 28)), ValueError, "shape \\(N, 28, 28, 1\\)"),
+    (np.zeros((4, 28, 28, 3)), ValueError, "shape \\(N, 28, 28, 1\\)"),
+    (np.zeros((4, 28, 28, 1), dtype=np.uint8), TypeError, "to_unit_range"),
+    (-np.ones((4, 28, 28, 1), dtype=np.float32), ValueError, "tanh_to_unit"),
+    (np.full((4, 28, 28, 1), np.nan, dtype=np.float32), ValueError, "NaN"),
 ])
-def test_check_images_explains_the_fix(bad, message):
-    with pytest.raises(ValueError, match=message):
+def test_check_images_explains_the_fix(bad, error, message):
+    """A wrong dtype is a TypeError everywhere in gen_lib (as in the loaders' scaling
+    helpers); a wrong shape or range is a ValueError."""
+    with pytest.raises(error, match=message):
         check_images(bad)
 
 
@@ -62,6 +64,22 @@ def test_classifier_is_cached(scorer, real_mnist, tmp_path):
     again = gen_lib.QualityScorer(gen_lib.to_unit_range(x[SCORER_IDS]), y[SCORER_IDS],
                                   fd_samples=500, cache_dir=scorer_cache_dir(scorer))
     assert again.floor == pytest.approx(scorer.floor, rel=1e-5)
+
+
+def test_a_damaged_cache_entry_is_rebuilt_not_fatal(scorer, real_mnist, capsys):
+    """A cache file cut short (an interrupted save, a full disk) must not stop every later
+    run: the scorer says so in one line, trains the classifier again and rewrites it."""
+    x, y = real_mnist
+    path = scorer.cache_path
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 3])
+    again = gen_lib.QualityScorer(gen_lib.to_unit_range(x[SCORER_IDS]), y[SCORER_IDS],
+                                  fd_samples=500, cache_dir=scorer_cache_dir(scorer))
+    message = capsys.readouterr().out
+    assert "could not be read" in message and "training it again" in message
+    assert again.floor == pytest.approx(scorer.floor, rel=1e-4)
+    assert path.stat().st_size == len(whole)  # rewritten whole
+    assert not list(path.parent.glob(".*partial*"))  # no temporary file left behind
 
 
 def scorer_cache_dir(scorer):

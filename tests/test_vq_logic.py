@@ -1,6 +1,6 @@
 """The logic of notebook 05 (VQ-VAE): the notebook's own quantizer, masks and model.
 
-`tests/notebook_code.py` runs the notebook's setup and `model` cells, so what is checked
+`gen_lib/notebook_code.py` runs the notebook's setup and `model` cells, so what is checked
 here is the code students read: the nearest-code search by expanded distances, the
 straight-through estimator, the usage and perplexity of the codebook, dead-code
 re-seeding and the PixelCNN masks. Each takes seconds. Run once per backend:
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tests.notebook_code import notebook_namespace
+from gen_lib.notebook_code import notebook_namespace
 
 notebook = functools.cache(lambda: notebook_namespace("05_vqvae"))
 
@@ -34,7 +34,7 @@ def vq_vae(beta=0.25, reseed=False, num_codes=8, code_dim=4):
     ns = notebook()
     model = ns["VQVAE"](ns["make_encoder"](code_dim), ns["VectorQuantizer"](num_codes, code_dim),
                         ns["make_decoder"](code_dim), beta=beta, reseed_dead_codes=reseed)
-    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model.compile(vq_optimizer=keras.optimizers.Adam(1e-3))
     return model
 
 
@@ -62,6 +62,25 @@ def test_straight_through_carries_the_reconstruction_gradient_to_the_encoder():
     model.fit(images(), batch_size=16, epochs=1, verbose=0)
     after = [to_np(v) for v in model.encoder.trainable_variables]
     assert all(not np.allclose(a, b) for a, b in zip(after, before, strict=True))
+
+
+def test_loss_terms_are_eq_3_summed_over_each_image_and_averaged_over_the_batch():
+    """Reconstruction: squared error summed over the 784 pixels, over the pixel variance;
+    codebook and commitment: squared distance summed over the 49 x D code entries."""
+    ns = notebook()
+    model = ns["VQVAE"](ns["make_encoder"](3), ns["VectorQuantizer"](8, 3),
+                        ns["make_decoder"](3), beta=0.5, data_variance=0.2)
+    batch = images(5, seed=4)
+    terms, z_e, codes = model.loss_terms(batch)
+    z_e = to_np(z_e)
+    z_q = to_np(model.quantizer.codebook)[to_np(codes)]
+    decoded = to_np(model.decoder(z_q))
+    reconstruction = ((batch - decoded) ** 2).sum((1, 2, 3)).mean() / 0.2
+    distance = ((z_e - z_q) ** 2).sum((1, 2, 3)).mean()
+    assert float(to_np(terms["reconstruction"])) == pytest.approx(reconstruction, rel=1e-4)
+    assert float(to_np(terms["codebook"])) == pytest.approx(distance, rel=1e-4)
+    assert float(to_np(terms["commitment"])) == pytest.approx(distance, rel=1e-4)
+    assert float(to_np(terms["loss"])) == pytest.approx(reconstruction + 1.5 * distance, rel=1e-4)
 
 
 def test_reported_perplexity_is_that_of_the_batch_codes():

@@ -1,6 +1,6 @@
 """The logic of notebook 03 (WGAN, WGAN-GP): the notebook's own WGAN class, in seconds.
 
-`tests/notebook_code.py` runs the notebook's setup and `model` cells, so the penalty and
+`gen_lib/notebook_code.py` runs the notebook's setup and `model` cells, so the penalty and
 the clipping tested here are the notebook's. Where a closed form is needed, the critic is
 a tiny function whose input gradient is known. Run once per backend:
 KERAS_BACKEND=tensorflow|jax|torch pytest tests/test_wgan_logic.py
@@ -14,7 +14,7 @@ import pytest
 from keras import layers, ops
 
 import gen_lib
-from tests.notebook_code import notebook_namespace
+from gen_lib.notebook_code import notebook_namespace
 
 SHAPE, LATENT = (4, 4, 1), 3  # tiny "images" for the closed forms
 notebook = functools.cache(lambda: notebook_namespace("03_wgan"))
@@ -76,11 +76,10 @@ def test_critic_step_with_penalty_matches_the_closed_form():
 def test_penalty_of_a_quadratic_critic_matches_the_closed_form():
     """With f(x) = sum(x^2) / 2 the gradient norm depends on each interpolate, so this
     checks the interpolation itself: x_hat = eps x + (1 - eps) x~, eps ~ U[0, 1] per image."""
-    model = notebook()["WGAN"](zero_generator(), HalfSquaredNorm(), LATENT, gp_weight=10.0,
-                               seed=7)
     real, fake = images(6, 2), images(6, 3)
-    penalty = float(to_np(model.gradient_penalty(real, fake)))
-    # The same weights again, from a fresh generator seeded like the model's.
+    penalty = float(to_np(notebook()["gradient_penalty"](
+        HalfSquaredNorm(), real, fake, keras.random.SeedGenerator(7))))
+    # The same weights again, from a fresh generator with the same seed.
     eps = to_np(keras.random.uniform((6, 1, 1, 1), 0.0, 1.0,
                                      seed=keras.random.SeedGenerator(7)))
     x_hat = eps * real + (1 - eps) * fake
@@ -97,15 +96,32 @@ def test_penalty_is_finite_at_zero_gradient_norm():
 
 
 def test_norm_without_epsilon_has_a_nan_gradient_at_zero():
-    """The claim behind the notebook's epsilon (its common-mistakes table): d sqrt(s)/ds
-    is infinite at s = 0, and inf * 0 = NaN."""
+    """The claim behind the notebook's epsilon (its theory section): d sqrt(s)/ds is
+    infinite at s = 0, and inf * 0 = NaN: the gradient is NaN, not the value."""
     zeros = ops.convert_to_tensor(np.zeros((2, *SHAPE), "float32"))
     plain = to_np(gen_lib.input_gradients(
         lambda g: ops.sqrt(ops.sum(g**2, axis=(1, 2, 3))), zeros))
     guarded = to_np(gen_lib.input_gradients(
         lambda g: ops.sqrt(ops.sum(g**2, axis=(1, 2, 3)) + 1e-12), zeros))
+    value = to_np(ops.sqrt(ops.sum(zeros**2, axis=(1, 2, 3))))
+    np.testing.assert_array_equal(value, 0.0)  # the value, and so the penalty, is finite
     assert np.isnan(plain).all()
     np.testing.assert_array_equal(guarded, 0.0)
+
+
+def test_clipped_model_logs_a_zero_penalty_and_the_estimate():
+    """Both models log the same metrics; under clipping `gp` stays 0."""
+    ns = notebook()
+    model = ns["WGAN"](zero_generator(), linear_critic(np.full(SHAPE, 0.01)), LATENT,
+                       n_critic=2, clip_value=0.01)
+    model.compile(critic_optimizer=keras.optimizers.SGD(0.0),
+                  g_optimizer=keras.optimizers.SGD(0.0))
+    logs = model.fit(images(8, 0), batch_size=8, epochs=1, verbose=0, shuffle=False).history
+    assert set(logs) == {"c_loss", "g_loss", "w_estimate", "gp"}
+    assert logs["gp"][0] == 0.0
+    mean_real = images(8, 0).mean()  # f(x) = 0.01 sum(x), fakes are 0
+    assert logs["w_estimate"][0] == pytest.approx(0.01 * 16 * mean_real, rel=1e-4)
+    assert logs["c_loss"][0] == pytest.approx(-logs["w_estimate"][0], rel=1e-4)
 
 
 def test_clipping_bounds_every_critic_weight_after_every_critic_step():

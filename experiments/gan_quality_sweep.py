@@ -5,10 +5,10 @@ Fréchet distance of 5,000 samples to the real images, its ratio to the real-vs-
 and how the samples spread over the ten classes. This is how notebook 01's settings were
 chosen. One backend per process; the whole sweep takes about an hour on 2 CPU cores:
 
-    GEN_LIB_DATA_DIR=../shared/data/mnist python benchmarks/gan_quality_sweep.py
-    python benchmarks/gan_quality_sweep.py --recipes notebook wide --epochs 30
+    GEN_LIB_DATA_DIR=../shared/data/mnist python experiments/gan_quality_sweep.py
+    python experiments/gan_quality_sweep.py --recipes notebook wide --epochs 30
 
-`--tiny` runs one recipe for a few steps, to check that the script works (CI does that).
+`--tiny` runs one recipe for a few steps, to check that the script works .
 """
 
 import argparse

@@ -7,9 +7,9 @@ nearest-neighbour upsampling and a 3x3 convolution, the usual way around that. R
 interleaved and each ratio is taken within a round, so a noisy, shared machine still gives
 a fair comparison. One backend per process:
 
-    for b in tensorflow jax torch; do KERAS_BACKEND=$b python benchmarks/gan_widths.py; done
+    for b in tensorflow jax torch; do KERAS_BACKEND=$b python experiments/gan_widths.py; done
 
-`--tiny` runs a few steps only, to check that the script works (CI does that).
+`--tiny` runs a few steps only, to check that the script works .
 """
 
 import argparse

@@ -2,8 +2,8 @@
 
 Why: Adam moves each codebook entry by about the learning rate per step whatever its
 gradient, so codes that start near the origin trail behind the encoder's outputs. This
-trains notebook 05's model (benchmarks/notebook_models.py) from the same seed in three
-ways and prints the held-out reconstruction MSE every few epochs:
+trains notebook 05's model (benchmarks/notebook_models.py, as of commit f738e2f) from the
+same seed in three ways and prints the held-out reconstruction MSE every few epochs:
 
 - "origin, 1e-3": codes near the origin, every code counted as alive at the start (the
   notebook before the change), Adam(1e-3);
@@ -11,20 +11,24 @@ ways and prints the held-out reconstruction MSE every few epochs:
   onto an encoder output (the notebook), Adam(1e-3);
 - "data, 2e-3": the same with the notebook's Adam(2e-3).
 
-    KERAS_BACKEND=jax GEN_LIB_DATA_DIR=../shared/data/mnist python benchmarks/vq_codebook_start.py
+    KERAS_BACKEND=jax GEN_LIB_DATA_DIR=../shared/data/mnist python experiments/vq_codebook_start.py
 
 The 10k test split, 90% for training as in the notebook, 12 epochs (its full run there).
-`--tiny` trains a few steps on 600 images (CI does that).
+`--tiny` trains a few steps on 600 images.
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
-import keras
-import numpy as np
-from notebook_models import build
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-import gen_lib
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from notebook_models import build  # noqa: E402
+
+import gen_lib  # noqa: E402
 
 RECIPES = [("origin, 1e-3", False, 1e-3), ("data, 1e-3", True, 1e-3),
            ("data, 2e-3", True, 2e-3)]
