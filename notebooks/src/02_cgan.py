@@ -20,6 +20,20 @@
 # ("Mathematical foundations of GANs: understanding WGAN and CGAN"), whose networks take the
 # label and ignore it: its "CGAN" is not conditional.
 
+# %%
+# Run this cell first. On Colab it installs gen_lib, this collection's small helper
+# package; elsewhere it does nothing. Keras runs on TensorFlow unless you choose another
+# backend here, before Keras is first imported (restart the kernel to change it later).
+import os
+import sys
+
+# os.environ["KERAS_BACKEND"] = "jax"  # or "torch"
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "gen_lib @ git+https://github.com/gen-lib/generative-notebooks"], check=True)
+
 # %% [markdown]
 # ## The idea in one picture
 #
@@ -29,7 +43,7 @@
 # through $D$ but updates only $G$.
 
 # %%
-import gen_lib  # on Colab, run the install cell under "Setup" first
+import gen_lib
 
 boxes = {
     "z": (0, 2.6, "noise z"),
@@ -56,20 +70,7 @@ ax.text(5.95, 0.37, "updates D", color="tab:red", fontsize=8.5, ha="center", va=
 # %% [markdown]
 # ## Setup
 #
-# On Colab, the next cell installs `gen_lib`, this collection's helper package.
-
-# %%
-import sys
-
-if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "gen_lib @ git+https://github.com/gen-lib/generative-notebooks"], check=True)
-
-# %% [markdown]
-# Choose the backend before importing Keras, for example
-# `os.environ["KERAS_BACKEND"] = "jax"`; by default it is TensorFlow.
+# The imports; `gen_lib` is this collection's helper package.
 
 # %%
 import time

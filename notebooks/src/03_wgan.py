@@ -19,6 +19,20 @@
 # ("The mathematics of GANs: understanding WGAN and CGAN"), whose "WGAN" is a least-squares
 # GAN without a Lipschitz constraint, trained with one critic step per generator step.
 
+# %%
+# Run this cell first. On Colab it installs gen_lib, this collection's small helper
+# package; elsewhere it does nothing. Keras runs on TensorFlow unless you choose another
+# backend here, before Keras is first imported (restart the kernel to change it later).
+import os
+import sys
+
+# os.environ["KERAS_BACKEND"] = "jax"  # or "torch"
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "gen_lib @ git+https://github.com/gen-lib/generative-notebooks"], check=True)
+
 # %% [markdown]
 # ## The idea in one picture
 #
@@ -28,7 +42,7 @@
 # $\lambda \cdot$ GP, defined below); then the generator takes one step to raise its images' score.
 
 # %%
-import gen_lib  # on Colab, run the install cell under "Setup" first
+import gen_lib
 
 gen_lib.diagram(
     boxes={"x": (2.2, 2.5, "real images x"), "z": (0, 1, "noise z"),
@@ -45,20 +59,7 @@ gen_lib.diagram(
 # %% [markdown]
 # ## Setup
 #
-# On Colab, the next cell installs `gen_lib`, the small helper package of this collection.
-
-# %%
-import sys
-
-if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "gen_lib @ git+https://github.com/gen-lib/generative-notebooks"], check=True)
-
-# %% [markdown]
-# Pick the backend *before* importing Keras, for example `os.environ["KERAS_BACKEND"] =
-# "jax"`; by default Keras uses TensorFlow.
+# The imports; `gen_lib` is this collection's helper package.
 
 # %%
 import time
@@ -782,7 +783,7 @@ print(f"{'real vs real':16s} {scorer.floor:8.2f} {1:7.1f}x   (floor, {scorer.fd_
 #    image's score; then train with layer norm. **What to expect:** batch norm moves the
 #    other score (by $10^{-3}$ to $10^{-1}$, with fresh weights), so the per-image penalty
 #    no longer constrains a per-image function; layer norm does not. FD after 8 epochs:
-#    about 145, as without normalization (147).
+#    about 145, as without normalization (130-150).
 #
 #    <details><summary>Solution</summary>
 #
@@ -819,8 +820,8 @@ print(f"{'real vs real':16s} {scorer.floor:8.2f} {1:7.1f}x   (floor, {scorer.fd_
 #
 # 4. **One critic step.** **Goal:** measure what $n_{\text{critic}} = 5$ buys.
 #    **Hint:** train WGAN-GP with `n_critic=1` and `5` for the same 300 generator steps.
-#    **What to expect:** FD about 207 with one critic step, 114 with five, for about three
-#    times the time.
+#    **What to expect:** FD about 200 with one critic step, 80-115 with five, for about
+#    three times the time.
 #
 #    <details><summary>Solution</summary>
 #

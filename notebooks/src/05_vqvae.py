@@ -19,6 +19,20 @@
 # generation: from GAN to VQVAE") builds a "VQ-VAE" whose quantizer is a softmax layer: no
 # codebook, no lookup, no discrete code.
 
+# %%
+# Run this cell first. On Colab it installs gen_lib, this collection's small helper
+# package; elsewhere it does nothing. Keras runs on TensorFlow unless you choose another
+# backend here, before Keras is first imported (restart the kernel to change it later).
+import os
+import sys
+
+# os.environ["KERAS_BACKEND"] = "jax"  # or "torch"
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "gen_lib @ git+https://github.com/gen-lib/generative-notebooks"], check=True)
+
 # %% [markdown]
 # ## The idea in one picture
 #
@@ -53,20 +67,7 @@ gen_lib.diagram(
 # %% [markdown]
 # ## Setup
 #
-# On Colab, the next cell installs `gen_lib`, the small helper package of this collection.
-
-# %%
-import sys
-
-if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "gen_lib @ git+https://github.com/gen-lib/generative-notebooks"], check=True)
-
-# %% [markdown]
-# To pick the backend, set `os.environ["KERAS_BACKEND"] = "jax"` (or "torch") before
-# importing Keras.
+# The imports; `gen_lib` is this collection's helper package.
 
 # %%
 import time
