@@ -119,8 +119,8 @@ class SampleGrid(keras.callbacks.Callback):
         rows = np.unique(np.linspace(0, len(self.images) - 1,
                                      min(max_rows, len(self.images))).round().astype(int))
         images = np.concatenate([self.images[r][picked] for r in rows])
-        shown = "every epoch" if len(rows) == len(self.images) else (
-            f"{len(rows)} of {len(self.images)} recorded epochs")
+        shown = (f"all {len(rows)} recorded epochs" if len(rows) == len(self.images)
+                 else f"{len(rows)} of {len(self.images)} recorded epochs")
         return image_grid(images, ncols=len(picked), title=f"{title} ({shown})",
                           row_labels=[f"epoch {self.epochs[r]}" for r in rows], scale=1.1)
 

@@ -201,12 +201,12 @@ for name, p_g in candidates.items():
     print(f"p_g {name:14s} V(D*, G) = {value:+.4f}   -log 4 + 2 JSD = "
           f"{-np.log(4) + 2 * jsd:+.4f}   D* from {d_star.min():.2f} to {d_star.max():.2f}")
 
-fig, ax = plt.subplots(figsize=(7, 2.8))
+fig, ax = plt.subplots(figsize=(8.5, 2.8))
 ax.plot(grid, p_data, label=r"$p_{data}$: two equal modes")
 ax.plot(grid, candidates["drops a mode"], label=r"$p_g$: drops the left mode")
 ax.plot(grid, p_data / (p_data + candidates["drops a mode"]), "k--", label=r"$D^*(x)$")
 ax.set(xlabel="x", ylabel="density / probability", title="Mode dropping: D* flags the missing mode")
-ax.legend(fontsize=8, loc="upper left")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes
 fig.tight_layout()
 
 # %% [markdown]
