@@ -13,7 +13,7 @@
 #
 # **Prerequisites:** Python, NumPy, a little Keras (`layers`, `fit`), gradient descent.
 #
-# **Time:** about 7 minutes of training on a shared 2-core CPU (TensorFlow).
+# **Time:** about 3.5 minutes on a 2-core CPU with TensorFlow, 3 of them training.
 #
 # This notebook corrects the GAN code of a Chinese blog post, *机器学习与图像生成:从GAN到VQVAE*
 # ("Machine learning and image generation: from GAN to VQ-VAE"): the
