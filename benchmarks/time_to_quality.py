@@ -51,7 +51,8 @@ def main():
         names = args.models or ["01 GAN", "04 VAE"]
         images, labels, fd_samples = images[:600], labels[:600], 100
         epochs = {name: (1, 1) for name in names}
-    scorer = gen_lib.QualityScorer(gen_lib.to_unit_range(images), labels, fd_samples=fd_samples)
+    scorer = gen_lib.QualityScorer(gen_lib.to_unit_range(images), labels, fd_samples=fd_samples,
+                                   dataset="mnist")
     rng = np.random.default_rng(1)
     eval_labels = np.arange(scorer.fd_samples) % 10  # balanced classes, for 02
     order = np.random.default_rng(0).permutation(len(images))

@@ -46,7 +46,8 @@ def main():
         images, labels, fd_samples, recipes = images[:256], labels[:256], 64, ["notebook"]
         args.epochs = args.every = 1
     x = gen_lib.to_tanh_range(images)
-    scorer = gen_lib.QualityScorer(gen_lib.tanh_to_unit(x), labels, fd_samples=fd_samples)
+    scorer = gen_lib.QualityScorer(gen_lib.tanh_to_unit(x), labels, fd_samples=fd_samples,
+                                   dataset="mnist")
     noise = np.random.default_rng(1).normal(size=(scorer.fd_samples, LATENT_DIM))
     print(f"# {gen_lib.device_report()}; floor {scorer.floor:.2f} with {scorer.fd_samples} "
           "samples per set")

@@ -24,6 +24,7 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)  # side effect 3
 with quiet_native_stderr():  # side effect 2, undone when keras is loaded
     import keras  # noqa: F401  (loads the backend, and with it TensorFlow's log noise)
 
+from gen_lib import versions  # noqa: E402,F401  (ImportError if Keras or its backend is too old)
 from gen_lib.bridge import input_gradients, minimize, track_optimizers, train_step  # noqa: E402
 from gen_lib.callbacks import StopOnNaN  # noqa: E402
 from gen_lib.data import (  # noqa: E402

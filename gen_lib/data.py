@@ -19,6 +19,9 @@ DATA_DIR_ENV = "GEN_LIB_DATA_DIR"
 KERAS_DATASETS = ("mnist", "fashion_mnist")
 IDX_PREFIX = {"train": "train", "test": "t10k"}
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+# MNIST's canonical test split ships with gen_lib (source and licence in its README.md), so
+# the notebooks run without a network.
+SHIPPED_MNIST = Path(__file__).resolve().parent / "datasets" / "mnist"
 
 
 class DataError(RuntimeError):
@@ -34,6 +37,9 @@ def load_dataset(name="mnist", split="train", data_dir=None, subset=None):
     name. MNIST and Fashion-MNIST files have the same names and format: a folder of one
     must never be read as the other. Without a data folder `keras.datasets` downloads them.
     `subset=n` keeps the first n images, which is how the smoke profile stays fast.
+
+    MNIST's test split is read from the copy shipped with gen_lib. When MNIST's train
+    split cannot be downloaded, the test split is returned instead, and a message says so.
     """
     if name not in KERAS_DATASETS:
         raise ValueError(
@@ -45,9 +51,39 @@ def load_dataset(name="mnist", split="train", data_dir=None, subset=None):
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
     if data_dir:
         images, labels = load_idx_dir(dataset_folder(data_dir, name), split)
+    elif name == "mnist" and split == "test":
+        images, labels = load_idx_dir(SHIPPED_MNIST, "test")
     else:
-        images, labels = _load_keras_dataset(name, split)
+        try:
+            images, labels = _load_keras_dataset(name, split)
+        except DataError as e:
+            if name != "mnist":
+                raise
+            print(f"{e}\nTraining on MNIST's 10,000-image test split instead (shipped with "
+                  "gen_lib): a sixth of the images, so six times the epochs for as many steps.")
+            images, labels = load_idx_dir(SHIPPED_MNIST, "test")
     return _take(images, labels, subset)
+
+
+def train_split_available(name, data_dir=None):
+    """(True, "") if `name`'s train split can be loaded, else (False, why).
+
+    Without a data folder this downloads it (keras.datasets keeps it in ~/.keras/datasets,
+    so the notebook's own load_dataset then reads the local copy).
+    """
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_DIR_ENV)
+    try:
+        if data_dir:
+            folder = dataset_folder(data_dir, name)
+            _find_idx(folder, "train-images-idx3-ubyte", "train")
+        else:
+            _load_keras_dataset(name, "train")
+    except DataError as e:
+        if data_dir:
+            return False, str(e).split(" (idx files")[0]
+        return False, f"{name}'s train split could not be downloaded"
+    return True, ""
 
 
 def dataset_folder(data_dir, name):

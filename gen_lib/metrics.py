@@ -1,14 +1,20 @@
 """Sample quality: Fréchet distance in the feature space of a small MNIST classifier.
 
-This is FID (Heusel et al. 2017) with the Inception network swapped for a classifier
-trained on the real images themselves, so it runs in seconds on a CPU and offline. Its
+This is FID (Heusel et al. 2017) with the Inception network swapped for a small
+classifier of the dataset's own images, so it runs in seconds on a CPU and offline. Its
 numbers are not comparable with published FIDs; what makes them meaningful is the
 floor, the same distance between two disjoint sets of real images of the same size: no
 model can be expected to beat it, and a model whose samples come close to it produces
 digits that the classifier cannot tell apart from real ones, on average.
+
+For MNIST and Fashion-MNIST the classifier's weights ship with gen_lib
+(`classifiers/<dataset>.npz`, made by scripts/train_classifiers.py), so an FD means the
+same thing on every backend and machine. Other images get a classifier trained on first
+use, cached on disk; its FDs compare only with FDs measured by the same cached weights.
 """
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -19,6 +25,7 @@ from keras import layers
 CACHE_ENV = "GEN_LIB_CACHE_DIR"
 CLASSIFIER_VERSION = 1  # bump when the architecture or its training changes
 IMAGE_SHAPE = (28, 28, 1)
+SHIPPED = Path(__file__).resolve().parent / "classifiers"  # <dataset>.npz: weights + info
 
 
 def frechet_distance(features_a, features_b):
@@ -65,14 +72,18 @@ def check_images(images, name="images"):
 
 
 class QualityScorer:
-    """Scores generated digits against real ones with a classifier trained on the real ones.
+    """Scores generated images against real ones in a classifier's feature space.
 
-    `real_images`: float (N, 28, 28, 1) in [0, 1]; `labels`: (N,) ints. A random tenth of
-    them is held out to measure the classifier's accuracy; the classifier is trained once per
-    dataset and backend, then cached on disk (GEN_LIB_CACHE_DIR, default ~/.cache/gen_lib).
+    `real_images`: float (N, 28, 28, 1) in [0, 1]; `labels`: (N,) ints. `dataset`:
+    "mnist" or "fashion_mnist" uses the classifier shipped with gen_lib, the same weights
+    on every backend; None trains one on a random nine tenths of the real images (the
+    last tenth measures its accuracy), once per dataset and backend, cached on disk
+    (GEN_LIB_CACHE_DIR, default ~/.cache/gen_lib). `real_accuracy` is the classifier's
+    accuracy on real images it never saw.
     """
 
-    def __init__(self, real_images, labels, fd_samples=5000, epochs=5, cache_dir=None):
+    def __init__(self, real_images, labels, fd_samples=5000, dataset=None, epochs=5,
+                 cache_dir=None):
         self.real_images = check_images(real_images, "real_images")
         self.labels = np.asarray(labels).astype("int64")
         if self.labels.shape != (len(self.real_images),):
@@ -86,16 +97,22 @@ class QualityScorer:
         # Random, disjoint subsets: dataset files are often ordered (MNIST's test split puts
         # two different writer populations in its two halves), so slices would be biased.
         order = np.random.default_rng(0).permutation(n)
-        held_out, fit_on = order[: max(n // 10, 1)], order[max(n // 10, 1):]
-        self.classifier, self.cache_path = _trained_classifier(
-            self.real_images[fit_on], self.labels[fit_on], epochs, cache_dir
-        )
+        if dataset is None:
+            held_out, fit_on = order[: max(n // 10, 1)], order[max(n // 10, 1):]
+            self.classifier, self.cache_path = _trained_classifier(
+                self.real_images[fit_on], self.labels[fit_on], epochs, cache_dir
+            )
+            self.classifier_info = {"trained on": f"{len(fit_on)} of the real images given"}
+        else:
+            self.classifier, self.classifier_info = shipped_classifier(dataset)
+            self.cache_path = None
         self.features_model = keras.Model(
             self.classifier.inputs, self.classifier.get_layer("features").output
         )
-        self.real_accuracy = self.accuracy(
-            self.real_images[held_out], self.labels[held_out]
-        )
+        if dataset is None:
+            self.real_accuracy = self.accuracy(self.real_images[held_out], self.labels[held_out])
+        else:  # measured once, on the held-out images named in the info
+            self.real_accuracy = self.classifier_info["held-out accuracy"]
         half = self.fd_samples
         self._reference = self.features(self.real_images[order[:half]])
         self._others = order[half:]  # real images outside the reference set
@@ -169,6 +186,34 @@ def make_classifier():
     return keras.Model(inputs, outputs, name="mnist_classifier")
 
 
+def shipped_classifier(dataset):
+    """The classifier gen_lib ships for `dataset`, and what it was trained on (a dict).
+
+    Why shipped: a classifier trained on first use differs by backend and machine, and
+    so would every FD measured with it. The weights are plain arrays, set in the same
+    order on every backend.
+    """
+    path = SHIPPED / f"{dataset}.npz"
+    if not path.is_file():
+        available = sorted(p.stem for p in SHIPPED.glob("*.npz"))
+        raise ValueError(
+            f"gen_lib ships no classifier for dataset {dataset!r}: it has {available}. "
+            "Pass dataset=None to train one on the real images (cached on disk)."
+        )
+    with np.load(path) as stored:
+        info = json.loads(str(stored["info"]))
+        weights = [stored[f"weight_{i}"] for i in range(len(stored.files) - 1)]
+    model = make_classifier()
+    shapes = [tuple(w.shape) for w in model.weights]
+    if [w.shape for w in weights] != shapes:
+        raise ValueError(
+            f"{path} holds weights of shapes {[w.shape for w in weights]}, but the classifier "
+            f"has {shapes}: the file is from another version of gen_lib; reinstall gen_lib."
+        )
+    model.set_weights(weights)
+    return model, info
+
+
 def _trained_classifier(images, labels, epochs, cache_dir):
     key = hashlib.sha256()
     for part in (images.tobytes(), labels.tobytes(),
@@ -176,26 +221,33 @@ def _trained_classifier(images, labels, epochs, cache_dir):
         key.update(part)
     folder = Path(cache_dir or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gen_lib")
     path = folder / f"classifier-{key.hexdigest()[:16]}.weights.h5"
-    model = make_classifier()
     if path.is_file():
+        model = make_classifier()
         try:
             model.load_weights(path)
             return model, path
         except Exception as e:  # cut short by an interrupted save, a full disk, a sync
             print(f"gen_lib: the cached classifier {path} could not be read "
                   f"({type(e).__name__}); training it again.")
-            model = make_classifier()
+    model = fit_classifier(images, labels, epochs)
+    _save_atomically(model, path)
+    return model, path
+
+
+def fit_classifier(images, labels, epochs):
+    """A fresh classifier trained on `images` (float in [0, 1]) with its own shuffling
+    generator, so a notebook's seeds are untouched."""
+    model = make_classifier()
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    order = np.random.default_rng(0)  # own generator: the notebook's seeds are untouched
+    order = np.random.default_rng(0)
     for _ in range(epochs):
         perm = order.permutation(len(images))
         model.fit(images[perm], labels[perm], batch_size=128, epochs=1, shuffle=False,
                   verbose=0)
-    _save_atomically(model, path)
-    return model, path
+    return model
 
 
 def _save_atomically(model, path):

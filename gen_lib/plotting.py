@@ -142,9 +142,11 @@ def diagram(boxes, arrows, title=None, figsize=(8, 3)):
     """A block diagram: the model's parts and what flows, or which loss updates what.
 
     boxes: {name: (x, y, text)} or {name: (x, y, text, face colour)}, centres in any units.
+
     arrows: (from, to), (from, to, label), (from, to, label, colour) or
-        (from, to, label, colour, line style), e.g. ("d_loss", "D", "updates", "tab:red",
-        "dashed").
+    (from, to, label, colour, line style), e.g. ("d_loss", "D", "updates", "tab:red",
+    "dashed").
+
     Drawn with matplotlib, so it shows wherever the notebook is opened.
     """
     fig, ax = plt.subplots(figsize=figsize)

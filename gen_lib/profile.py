@@ -2,9 +2,14 @@
 
 The smoke profile runs the same code on less: a small real subset, one short epoch,
 fewer samples for the metric. Any single setting can be overridden from the
-environment, e.g. to do a full-length run offline on the 10k test split:
+environment, e.g. to do a full-length run on the 10k test split:
 
-    GEN_LIB_SPLIT=test GEN_LIB_EPOCHS=30 jupyter lab
+    GEN_LIB_SPLIT=test jupyter lab
+
+A notebook's epochs are passes over the 60,000-image train split. On the 10,000-image
+test split (chosen, or the fallback when the train split cannot be downloaded) the full
+profile trains six times as many epochs, so as many steps, unless GEN_LIB_EPOCHS says
+otherwise.
 """
 
 import dataclasses
@@ -14,6 +19,7 @@ PROFILE_ENV = "GEN_LIB_PROFILE"
 PROFILES = ("full", "smoke")
 # What the smoke profile changes, whatever the notebook's full settings are.
 SMOKE = {"subset": 512, "epochs": 1, "fd_samples": 200}
+TEST_SPLIT_EPOCHS = 6  # MNIST's and Fashion-MNIST's train splits hold 6x the test split
 OVERRIDABLE = {  # setting -> (environment variable, parser)
     "split": ("GEN_LIB_SPLIT", str),
     "epochs": ("GEN_LIB_EPOCHS", int),
@@ -32,6 +38,7 @@ class RunProfile:
     fd_samples: int  # images per set in the Fréchet distance and its floor
     seed: int
     overridden: tuple = ()  # names of the settings taken from the environment
+    note: str = ""  # why the split or the epochs differ from the notebook's, if they do
 
     def describe(self, n_images=None):
         images = f"{n_images} images" if n_images is not None else (
@@ -43,15 +50,17 @@ class RunProfile:
         )
         if self.overridden:
             text += f" (from the environment: {', '.join(self.overridden)})"
-        return text
+        return text + (f"; {self.note}" if self.note else "")
 
 
 def run_profile(epochs, split="train", subset=None, fd_samples=5000, seed=42,
-                smoke=None, env=None):
+                smoke=None, env=None, dataset=None):
     """Settings for this run: the notebook's full settings, or the smoke ones.
 
-    `smoke` may override the smoke settings for one notebook. Seeds Python, NumPy and
-    Keras once, so a rerun gives the same result on the same backend and machine.
+    `smoke` may override the smoke settings for one notebook. With `dataset`, a train
+    split that cannot be loaded (offline, no data folder) gives way to the test split,
+    which gen_lib ships for MNIST. Seeds Python, NumPy and Keras once, so a rerun gives
+    the same result on the same backend and machine.
     """
     env = os.environ if env is None else env
     name = env.get(PROFILE_ENV, "full").strip().lower() or "full"
@@ -79,7 +88,21 @@ def run_profile(epochs, split="train", subset=None, fd_samples=5000, seed=42,
         settings[key] = None if key == "subset" and value == 0 else value
         overridden.append(var)
     _validate(settings)
-    profile = RunProfile(name=name, overridden=tuple(overridden), **settings)
+    notes = []
+    if dataset is not None and settings["split"] == "train":
+        from gen_lib.data import train_split_available
+
+        available, why = train_split_available(dataset, env.get("GEN_LIB_DATA_DIR") or False)
+        if not available:
+            settings["split"] = "test"
+            notes.append(f"the test split because {why}")
+    if (name == "full" and settings["split"] == "test" and settings["subset"] is None
+            and "GEN_LIB_EPOCHS" not in overridden):
+        notes.append(f"{TEST_SPLIT_EPOCHS} times the {settings['epochs']} epoch(s) set for the "
+                     "60,000-image train split, for as many steps")
+        settings["epochs"] *= TEST_SPLIT_EPOCHS
+    profile = RunProfile(name=name, overridden=tuple(overridden), note="; ".join(notes),
+                         **settings)
     import keras
 
     from gen_lib.quiet import quiet_native_stderr

@@ -1,86 +1,91 @@
 """Build notebooks/*.ipynb from their paired plain-text sources in notebooks/src/*.py.
 
-The source uses the 'percent' format read by Jupytext, VS Code and Spyder:
+The sources use Jupytext's 'percent' format (also read by VS Code and Spyder):
 
     # %% [markdown]          a markdown cell; each line starts with "# "
     # %% tags=["parameters"] a code cell with tags
 
-The .ipynb files are written without outputs, as CI executes them. Usage:
+The repository's address is written once, in pyproject.toml ([project.urls] Repository);
+the sources say REPOSITORY_URL and REPOSITORY_PATH (owner/name) where it belongs.
 
-    python scripts/build_notebooks.py          # rebuild every notebook
-    python scripts/build_notebooks.py --check  # exit 1 if a notebook is out of date
+The stored notebooks are executed (scripts/run_notebooks.sh): their outputs must come from
+the code beside them. Usage:
+
+    python scripts/build_notebooks.py          # rewrite the notebooks whose text changed
+                                               # (their outputs are dropped: re-execute them)
+    python scripts/build_notebooks.py --check  # exit 1 if a notebook's cells differ from
+                                               # its source, outputs aside
 """
 
-import json
-import re
 import sys
+import tomllib
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC, OUT = ROOT / "notebooks" / "src", ROOT / "notebooks"
-HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+    "colab": {"provenance": []},
+    "accelerator": "GPU",
+}
 
 
-def parse(text):
-    cells, kind, tags, lines = [], None, [], []
-
-    def flush():
-        if kind is None:
-            return
-        body = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
-                             for line in body.split("\n"))
-            cell = nbformat.v4.new_markdown_cell(body)
-        else:
-            cell = nbformat.v4.new_code_cell(body)
-        if tags:
-            cell.metadata["tags"] = tags
-        cells.append(cell)
-
-    for line in text.split("\n"):
-        match = HEADER.match(line)
-        if match:
-            flush()
-            kind = "markdown" if match["markdown"] else "code"
-            tags = json.loads(match["tags"]) if match["tags"] else []
-            lines = []
-        elif kind is not None:
-            lines.append(line)
-    flush()
-    return cells
+def repository_url():
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["urls"]["Repository"].rstrip("/")
 
 
 def build(source):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = parse(source.read_text())
+    """The notebook of `source`, without outputs, as a nbformat object."""
+    url = repository_url()
+    text = source.read_text().replace("REPOSITORY_URL", url)
+    text = text.replace("REPOSITORY_PATH", url.removeprefix("https://github.com/"))
+    nb = jupytext.reads(text, fmt="py:percent")
     for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("lines_to_next_cell", None)
         cell.id = f"{source.stem[:2]}-{i:03d}"  # stable ids: rebuilds give identical files
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        "colab": {"provenance": []},
-        "accelerator": "GPU",
-    }
-    return nbformat.writes(nb) + "\n"
+    nb.metadata = dict(METADATA)
+    return nb
+
+
+def cells_of(nb):
+    """What the freshness check compares: each cell's kind, id, tags and text."""
+    return [(c.cell_type, c.get("id"), c.metadata.get("tags", []), c.source) for c in nb.cells]
+
+
+def code_of(nb):
+    return [cell for cell in cells_of(nb) if cell[0] == "code"]
 
 
 def main(check=False):
     stale = []
     for source in sorted(SRC.glob("*.py")):
         target = OUT / f"{source.stem}.ipynb"
-        text = build(source)
-        if target.exists() and target.read_text() == text:
+        built = build(source)
+        stored = nbformat.read(target, as_version=4) if target.exists() else None
+        if stored is not None and cells_of(stored) == cells_of(built):
             continue
         if check:
             stale.append(target.name)
+        elif stored is not None and code_of(stored) == code_of(built) and \
+                len(stored.cells) == len(built.cells):
+            # Only the prose changed: keep the outputs, which still come from this code.
+            for old, new in zip(stored.cells, built.cells, strict=True):
+                if old.cell_type == "markdown":
+                    old.source = new.source
+            target.write_text(nbformat.writes(stored) + "\n")
+            print(f"updated the prose of {target.relative_to(ROOT)}; its outputs are kept")
         else:
-            target.write_text(text)
-            print(f"wrote {target.relative_to(ROOT)}")
+            target.write_text(nbformat.writes(built) + "\n")
+            print(f"wrote {target.relative_to(ROOT)} (no outputs: execute it with "
+                  f"bash scripts/run_notebooks.sh {target.relative_to(ROOT)})")
     if stale:
-        print(f"out of date: {', '.join(stale)}; run python scripts/build_notebooks.py")
+        print(f"out of date with notebooks/src: {', '.join(stale)}; run "
+              "python scripts/build_notebooks.py, then bash scripts/run_notebooks.sh")
         return 1
     return 0
 

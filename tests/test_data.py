@@ -122,9 +122,43 @@ def test_download_failure_says_how_to_work_offline(monkeypatch):
     def no_network():
         raise OSError("Temporary failure in name resolution")
 
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", no_network)
+    with pytest.raises(DataError, match="Could not download fashion_mnist.*GEN_LIB_DATA_DIR"):
+        gen_lib.load_dataset("fashion_mnist", "train")
+
+
+def no_network():
+    raise OSError("Temporary failure in name resolution")
+
+
+def test_offline_mnist_falls_back_to_the_shipped_test_split(monkeypatch, capsys, real_mnist):
+    """No network and no data folder: MNIST's test split ships with gen_lib, so a notebook
+    still runs, and says what it trained on."""
+    monkeypatch.delenv("GEN_LIB_DATA_DIR", raising=False)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
-    with pytest.raises(DataError, match="Could not download mnist.*GEN_LIB_DATA_DIR"):
-        gen_lib.load_dataset("mnist", "train")
+    images, labels = gen_lib.load_dataset("mnist", "train")
+    message = capsys.readouterr().out
+    assert "Could not download mnist" in message and "10,000-image test split" in message
+    np.testing.assert_array_equal(images, real_mnist[0])  # the canonical files, unchanged
+    np.testing.assert_array_equal(labels, real_mnist[1])
+    images, _ = gen_lib.load_dataset("mnist", "test")  # never needs the network
+    assert images.shape == (10000, 28, 28, 1)
+
+
+def test_offline_profile_trains_on_the_test_split_for_as_many_steps(monkeypatch, idx_dir):
+    from gen_lib.data import train_split_available
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    available, why = train_split_available("mnist", data_dir=False)
+    assert not available and why == "mnist's train split could not be downloaded"
+    run = gen_lib.run_profile(epochs=7, env={}, dataset="mnist")
+    assert (run.split, run.epochs) == ("test", 42)
+    assert "test split because mnist's train split could not be downloaded" in run.describe(10000)
+    # a data folder with only the test split is the same case, said the same way
+    folder, _, _ = idx_dir
+    run = gen_lib.run_profile(epochs=7, env={"GEN_LIB_DATA_DIR": str(folder)}, dataset="mnist")
+    assert (run.split, run.epochs) == ("test", 42)
+    assert f"train-images-idx3-ubyte[.gz] not found in {folder}" in run.note
 
 
 def test_unknown_dataset_and_split():

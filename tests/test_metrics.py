@@ -1,8 +1,11 @@
+from pathlib import Path
+
+import keras
 import numpy as np
 import pytest
 
 import gen_lib
-from gen_lib.metrics import check_images, frechet_distance
+from gen_lib.metrics import check_images, frechet_distance, shipped_classifier
 
 
 def test_frechet_distance_closed_forms():
@@ -106,3 +109,37 @@ def test_class_mix_fd_refuses_bad_counts(scorer, counts):
 def test_fd_needs_as_many_samples_as_the_floor(scorer):
     with pytest.raises(ValueError, match="at least fd_samples=500"):
         scorer.fd(np.zeros((100, 28, 28, 1), "float32"))
+
+
+REFERENCE = Path(__file__).parent / "data" / "classifier_features.npz"
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_shipped_classifier_gives_the_same_features_on_every_backend(dataset):
+    """The measuring instrument is the same everywhere: the shipped weights give, on this
+    backend, the features scripts/train_classifiers.py recorded (on tensorflow) for the same
+    images, to float32 tolerance. A classifier trained per backend differs far more."""
+    reference = np.load(REFERENCE)
+    images = gen_lib.to_unit_range(reference[f"{dataset}_images"])
+    model, info = shipped_classifier(dataset)
+    features = keras.Model(model.inputs, model.get_layer("features").output)
+    got = features.predict(images, verbose=0)
+    expected = reference[f"{dataset}_features"]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * expected.max())
+    assert info["dataset"] == dataset and 0.85 < info["held-out accuracy"] <= 1
+
+
+def test_scorer_with_a_shipped_classifier_reports_its_held_out_accuracy(real_mnist):
+    x, y = real_mnist
+    scorer = gen_lib.QualityScorer(gen_lib.to_unit_range(x[SCORER_IDS]), y[SCORER_IDS],
+                                   fd_samples=500, dataset="mnist")
+    assert scorer.cache_path is None and scorer.real_accuracy == 0.973
+    # near the floor for real digits, far from it for noise, as with a trained one
+    noise = np.random.default_rng(0).uniform(size=(500, 28, 28, 1)).astype("float32")
+    assert scorer.fd(gen_lib.to_unit_range(x[UNSEEN_IDS])) < 2 * scorer.floor
+    assert scorer.fd(noise) > 20 * scorer.floor
+
+
+def test_an_unknown_dataset_has_no_shipped_classifier():
+    with pytest.raises(ValueError, match="ships no classifier for dataset 'cifar10'.*dataset=None"):
+        shipped_classifier("cifar10")

@@ -35,10 +35,31 @@ def test_environment_yml_names_the_same_packages_as_requirements():
 
 
 def test_notebooks_are_built_from_their_sources():
+    """Every stored notebook's cells (and so every output beside them) come from its source."""
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_notebooks.py"),
                              "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert NOTEBOOKS
+
+
+def test_the_repository_address_is_written_in_one_place():
+    """pyproject.toml names the repository; badges, install cells and the site's buttons
+    derive from it, so moving the repository is a one-line change."""
+    import tomllib
+
+    url = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    path = url.removeprefix("https://github.com/").rstrip("/")
+    assert path.count("/") == 1, f"expected https://github.com/<owner>/<name>, got {url}"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    derived = {"pyproject.toml"} | {f"notebooks/{p.name}" for p in NOTEBOOKS}
+    spelled = [name for name in tracked if name not in derived and (ROOT / name).is_file()
+               and path.encode() in (ROOT / name).read_bytes()]
+    assert not spelled, f"{spelled} spell the repository's address: derive it from pyproject"
+    for source in (ROOT / "notebooks" / "src").glob("*.py"):
+        assert "REPOSITORY_PATH" in source.read_text(), f"{source.name} has no Colab badge"
+    for notebook in NOTEBOOKS:
+        assert f"github/{path}/blob/main/notebooks/{notebook.name}" in notebook.read_text()
 
 
 # Every notebook reads in this order (the collection's editorial standard): the idea,
@@ -63,7 +84,6 @@ def test_notebook_shape(path):
     assert found == SECTIONS, f"{path.name}: sections {found}, expected {SECTIONS}"
     text = "\n".join("".join(c["source"]) for c in cells)
     assert "@gen_lib.train_step" in text
-    assert all(c.get("outputs", []) == [] for c in cells if c["cell_type"] == "code")
 
 
 def imported_modules(source):
@@ -109,3 +129,23 @@ def test_gen_lib_uses_only_public_keras_api():
                  for n, line in enumerate(path.read_text().splitlines(), 1)
                  if KERAS_INTERNALS.search(line.split("#")[0])]
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_notebooks_are_executed_and_say_what_produced_them(path):
+    """A student who opens a notebook anywhere sees its figures and numbers, and can tell
+    what run produced them (scripts/execute_notebooks.py writes this record)."""
+    nb = json.loads(path.read_text())
+    record = nb["metadata"].get("gen_lib")
+    assert record, f"{path.name} is stored unexecuted: python scripts/execute_notebooks.py {path}"
+    assert record["profile"] == "full" and record["backend"] in BACKENDS
+    assert {"keras", "numpy", "python"} <= record["versions"].keys()
+    assert record["run"].startswith("profile 'full'") and record["wall_time_s"] > 0
+    assert record["headline"] and record["executed"]
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c["execution_count"] is not None for c in code), "a cell did not run"
+    outputs = [o for c in code for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    gallery = [c for c in code if "gallery" in c["metadata"].get("tags", [])]
+    assert len(gallery) == 1 and any("image/png" in o.get("data", {})
+                                     for o in gallery[0]["outputs"])

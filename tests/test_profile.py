@@ -27,6 +27,17 @@ def test_environment_overrides_single_settings():
     assert "GEN_LIB_EPOCHS" in run.describe(10000)
 
 
+def test_the_test_split_trains_as_many_steps_as_the_train_split():
+    """Epochs are passes over the 60k train split: the 10k test split gets six times as
+    many in the full profile, unless GEN_LIB_EPOCHS sets them; the smoke profile keeps 1."""
+    run = run_profile(epochs=7, split="test", env={})
+    assert run.epochs == 42 and "6 times the 7 epoch(s)" in run.describe(10000)
+    assert run_profile(epochs=7, env={"GEN_LIB_SPLIT": "test"}).epochs == 42
+    assert run_profile(epochs=7, env={"GEN_LIB_SPLIT": "test", "GEN_LIB_EPOCHS": "9"}).epochs == 9
+    assert run_profile(epochs=7, split="test", env={"GEN_LIB_PROFILE": "smoke"}).epochs == 1
+    assert run_profile(epochs=7, split="train", env={}).epochs == 7
+
+
 def test_unknown_profile_is_a_clear_error():
     with pytest.raises(ValueError, match="GEN_LIB_PROFILE='fast'.*'full', 'smoke'"):
         run_profile(epochs=1, env={"GEN_LIB_PROFILE": "fast"})

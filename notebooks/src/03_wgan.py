@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 03 · WGAN and WGAN-GP: a critic that estimates a distance
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/gen-lib/generative-notebooks/blob/main/notebooks/03_wgan.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/REPOSITORY_PATH/blob/main/notebooks/03_wgan.ipynb)
 #
 # **What you will learn**
 #
@@ -31,7 +31,7 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "gen_lib @ git+https://github.com/gen-lib/generative-notebooks"], check=True)
+                    "gen_lib @ git+REPOSITORY_URL"], check=True)
 
 # %% [markdown]
 # ## The idea in one picture
@@ -80,7 +80,7 @@ print(gen_lib.device_report())
 
 # %% tags=["parameters"]
 DATASET = "mnist"  # or "fashion_mnist"
-SPLIT = "train"  # "test" when only the 10k test files are on disk
+SPLIT = "train"  # or "test": 10k images, 6x the epochs (taken when offline)
 EPOCHS = 4  # 4 x 187 = 748 generator steps on the 60k train split
 BATCH_SIZE = 64  # real images per critic step (m = 64 in both papers)
 N_CRITIC = 5  # critic steps per generator step (both papers)
@@ -95,7 +95,8 @@ GP_BETA_1, GP_BETA_2 = 0.0, 0.9
 FD_SAMPLES = 5000  # samples for the final quality number
 CURVE_SAMPLES = 1000  # samples for the quality measured after every epoch (cheaper)
 
-run = gen_lib.run_profile(epochs=EPOCHS, split=SPLIT, fd_samples=FD_SAMPLES)
+run = gen_lib.run_profile(epochs=EPOCHS, split=SPLIT, fd_samples=FD_SAMPLES,
+                          dataset=DATASET)
 
 # %% [markdown]
 # ## Theory
@@ -424,7 +425,8 @@ for bad in [dict(clip_value=0.01, gp_weight=10.0), dict(gp_weight=10.0, n_critic
 # %% [markdown]
 # ## Training
 #
-# The quality scorer trains a small MNIST classifier once and reports its **floor**: the
+# The quality scorer uses a small classifier shipped with gen_lib (the same weights on
+# every backend) and reports its **floor**: the
 # Fréchet distance (FD) between two sets of real digits of the same size. After every
 # epoch, a callback measures the FD of `CURVE_SAMPLES` generated digits (fewer, so a
 # higher floor) and the critic's estimate $\mathbb{E}[f(x)] - \mathbb{E}[f(G(z))]$ on fixed
@@ -432,8 +434,8 @@ for bad in [dict(clip_value=0.01, gp_weight=10.0), dict(gp_weight=10.0, n_critic
 
 # %%
 unit_train = gen_lib.tanh_to_unit(x_all)
-scorer = gen_lib.QualityScorer(unit_train, labels, fd_samples=run.fd_samples)
-curve_scorer = gen_lib.QualityScorer(unit_train, labels,
+scorer = gen_lib.QualityScorer(unit_train, labels, fd_samples=run.fd_samples, dataset=DATASET)
+curve_scorer = gen_lib.QualityScorer(unit_train, labels, dataset=DATASET,
                                      fd_samples=min(CURVE_SAMPLES, run.fd_samples))
 eval_noise = np.random.default_rng(1).normal(size=(scorer.fd_samples, LATENT_DIM))
 eval_noise = eval_noise.astype("float32")
@@ -605,7 +607,7 @@ print(f"clipped critic: {at_wall:.1%} of {len(clip_weights):,} weights within 1%
 # its floor. The features come from an MNIST classifier, not Inception, so
 # the values are not comparable with published FIDs (Heusel et al. 2017).
 
-# %%
+# %% tags=["gallery"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
 for ax, (name, gen) in zip(axes, [("WGAN (clipping)", clip_generator),
                                   ("WGAN-GP", gp_generator)], strict=True):
@@ -621,6 +623,7 @@ for name, gen, minutes in [("WGAN (clipping)", clip_generator, clip_minutes),
     fd = scorer.fd(sample_images(gen, eval_noise))
     print(f"{name:16s} {fd:8.2f} {fd / scorer.floor:7.1f}x {minutes:8.1f}")
 print(f"{'real vs real':16s} {scorer.floor:8.2f} {1:7.1f}x   (floor, {scorer.fd_samples} samples)")
+print(f"Result: WGAN-GP FD {fd:.2f}, {fd / scorer.floor:.1f} times its floor")
 
 # %% [markdown]
 # **What to look at.** Both models took the same number of generator steps: compare
@@ -783,7 +786,7 @@ print(f"{'real vs real':16s} {scorer.floor:8.2f} {1:7.1f}x   (floor, {scorer.fd_
 #    image's score; then train with layer norm. **What to expect:** batch norm moves the
 #    other score (by $10^{-3}$ to $10^{-1}$, with fresh weights), so the per-image penalty
 #    no longer constrains a per-image function; layer norm does not. FD after 8 epochs:
-#    about 145, as without normalization (130-150).
+#    about as without normalization (280-410 against 360-385, two runs each).
 #
 #    <details><summary>Solution</summary>
 #
@@ -820,8 +823,8 @@ print(f"{'real vs real':16s} {scorer.floor:8.2f} {1:7.1f}x   (floor, {scorer.fd_
 #
 # 4. **One critic step.** **Goal:** measure what $n_{\text{critic}} = 5$ buys.
 #    **Hint:** train WGAN-GP with `n_critic=1` and `5` for the same 300 generator steps.
-#    **What to expect:** FD about 200 with one critic step, 80-115 with five, for about
-#    three times the time.
+#    **What to expect:** FD about 545 with one critic step, about 215 with five, for three
+#    to four times the time.
 #
 #    <details><summary>Solution</summary>
 #
@@ -885,7 +888,7 @@ print(f"{'real vs real':16s} {scorer.floor:8.2f} {1:7.1f}x   (floor, {scorer.fd_
 # network and makes the model own their state (else JAX would freeze the second
 # optimizer's moments and saving would drop them); `get_config` / `from_config`;
 # `get_compile_config` / `compile_from_config`; the `metrics` list. Source:
-# https://github.com/gen-lib/generative-notebooks/blob/main/gen_lib/models.py.
+# REPOSITORY_URL/blob/main/gen_lib/models.py.
 #
 # **Saving.** A generator is a plain functional model: it saves to `.keras` and loads with
 # `safe_mode=True`.
