@@ -21,11 +21,6 @@ export GEN_LIB_DATA_DIR=${GEN_LIB_DATA_DIR:-$(cd .. && pwd)/shared/data/mnist}
 export GEN_LIB_SPLIT=${GEN_LIB_SPLIT:-test}   # the shared folder holds the 10k test split
 export GEN_LIB_CACHE_DIR=${GEN_LIB_CACHE_DIR:-$(mktemp -d)}
 export MPLBACKEND=Agg
-# JAX compiles each train step once per model instance and process; with its on-disk cache
-# a step compiled before (by another test, a notebook's kernel) is loaded instead: measured,
-# the JAX run takes 340 s instead of 472 s. At the newest end only: JAX 0.4.30 computes
-# wrong results from that cache on CPU (NaN in notebook 01).
-export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 # Offline and without a writable home: everything the tests write goes to temporary folders.
 HOME=$(mktemp -d)
 export HOME
@@ -52,11 +47,8 @@ for end in $ENDS; do
   if [ "$end" = newest ]; then
     python scripts/build_notebooks.py --check || status=1
     skip=()
-    JAX_COMPILATION_CACHE_DIR=$(mktemp -d)
-    export JAX_COMPILATION_CACHE_DIR
   else
     skip=("${ONLY_AT_NEWEST[@]}")
-    unset JAX_COMPILATION_CACHE_DIR
   fi
   for backend in tensorflow jax torch; do
     echo "=== $end end, KERAS_BACKEND=$backend"
