@@ -1,6 +1,6 @@
 """Each notebook's model at the notebook's own sizes and settings, for the benchmarks.
 
-The networks and model classes are the notebook's code (run by tests/notebook_code.py);
+The networks and model classes are the notebook's code (run by gen_lib/notebook_code.py);
 the constructor and `compile` arguments repeat the notebook's training cell, with its
 parameters read from the notebook's parameters cell.
 """

@@ -14,6 +14,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 import tomllib
@@ -77,13 +78,33 @@ if not (MATHJAX / "mathjax" / "es5" / "tex-chtml.js").exists():
     fail(f"no local MathJax in {MATHJAX}: run scripts/build_site.sh (it installs mathjax@3)")
 
 
+BACKEND_LABELS = ("TensorFlow", "JAX", "PyTorch")
+
+
+def backend_tabs(markdown):
+    """The per-backend code of a "minimize-by-backend" cell as a tab set: in Jupyter the
+    three blocks follow each other under bold labels; on the site each gets a tab."""
+    labels = "|".join(BACKEND_LABELS)
+    pattern = re.compile(rf"\*\*({labels})\*\*\n\n(```python\n.*?\n```)\n", re.S)
+    found = list(pattern.finditer(markdown))
+    if [m.group(1) for m in found] != list(BACKEND_LABELS):
+        fail("a minimize-by-backend cell lost its TensorFlow / JAX / PyTorch code blocks")
+    tabs = "".join(f":::{{tab-item}} {m.group(1)}\n{m.group(2)}\n:::\n" for m in found)
+    before, after = markdown[:found[0].start()], markdown[found[-1].end():]
+    return f"{before.rstrip()}\n\n::::{{tab-set}}\n{tabs}::::\n\n{after.lstrip()}"
+
+
 def copy_notebook(source, target):
-    """Copy an executed notebook, its Colab badge image made local (the page must not load
-    anything from the network)."""
+    """Copy an executed notebook for the site: its Colab badge image made local (the page
+    must not load anything from the network), its per-backend code in tabs."""
     text = source.read_text(encoding="utf-8")
     badge = "https://colab.research.google.com/assets/colab-badge.svg"
-    target.write_text(text.replace(badge, "../_static/open-in-colab.svg"), encoding="utf-8")
-    return json.loads(text)
+    notebook = json.loads(text.replace(badge, "../_static/open-in-colab.svg"))
+    for cell in notebook["cells"]:
+        if "minimize-by-backend" in cell.get("metadata", {}).get("tags", []):
+            cell["source"] = backend_tabs("".join(cell["source"]))
+    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
+    return notebook
 
 
 def gallery_picture(notebook, name):

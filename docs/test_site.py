@@ -122,3 +122,24 @@ def test_page(browser, name):
     page.close()
     if problems:
         pytest.fail(f"{name}:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+NOTEBOOK_PAGES = [name for name in PAGES if name.startswith("notebooks/")]
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_the_gradient_step_has_a_tab_per_backend(browser, name):
+    """The lines one gen_lib.minimize call stands for: a tab each for TensorFlow, JAX and
+    PyTorch; choosing a tab shows that backend's code."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((SITE / name).as_uri(), wait_until="load")
+    tab_sets = page.locator(".sd-tab-set")
+    assert tab_sets.count() == 1, f"{name}: {tab_sets.count()} tab sets"
+    labels = tab_sets.first.locator("label").all_inner_texts()
+    assert [label.strip() for label in labels] == ["TensorFlow", "JAX", "PyTorch"], labels
+    for label, code in [("PyTorch", "torch.autograd.grad"), ("JAX", "jax.value_and_grad"),
+                        ("TensorFlow", "tf.GradientTape")]:
+        tab_sets.first.locator("label", has_text=label).click()
+        shown = tab_sets.first.locator(".sd-tab-content:visible").inner_text()
+        assert code in shown, f"{name}: the {label} tab shows {shown[:200]!r}"
+    page.close()

@@ -6,7 +6,9 @@ labels of shape (N,). Scaling to a model's output range is a separate, explicit 
 activation is one of the classic GAN bugs.
 """
 
+import contextlib
 import gzip
+import io
 import os
 import struct
 from pathlib import Path
@@ -78,7 +80,12 @@ def train_split_available(name, data_dir=None):
             folder = dataset_folder(data_dir, name)
             _find_idx(folder, "train-images-idx3-ubyte", "train")
         else:
-            _load_keras_dataset(name, "train")
+            # keras.datasets prints "Downloading data from ..." before it fails offline:
+            # keep that line only if the download succeeds, so a failure reads as one message.
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                _load_keras_dataset(name, "train")
+            print(printed.getvalue(), end="")
     except DataError as e:
         if data_dir:
             return False, str(e).split(" (idx files")[0]

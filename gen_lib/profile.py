@@ -40,6 +40,16 @@ class RunProfile:
     overridden: tuple = ()  # names of the settings taken from the environment
     note: str = ""  # why the split or the epochs differ from the notebook's, if they do
 
+    def size(self, full, smoke):
+        """`full` in the full profile, `smoke` in the smoke one: an exercise's steps or
+        images, so that the quick run executes the same solution code on less."""
+        if not (isinstance(full, int) and isinstance(smoke, int)) or min(full, smoke) < 1:
+            raise ValueError(
+                f"size() takes two positive whole numbers, got {full!r} and {smoke!r}: "
+                "e.g. run.size(400, smoke=10)."
+            )
+        return full if self.name == "full" else min(full, smoke)
+
     def describe(self, n_images=None):
         images = f"{n_images} images" if n_images is not None else (
             f"first {self.subset} images" if self.subset else "all images"
@@ -96,6 +106,7 @@ def run_profile(epochs, split="train", subset=None, fd_samples=5000, seed=42,
         if not available:
             settings["split"] = "test"
             notes.append(f"the test split because {why}")
+            print(f"{why}: this run trains on the test split instead (10,000 images)")
     if (name == "full" and settings["split"] == "test" and settings["subset"] is None
             and "GEN_LIB_EPOCHS" not in overridden):
         notes.append(f"{TEST_SPLIT_EPOCHS} times the {settings['epochs']} epoch(s) set for the "

@@ -15,9 +15,14 @@ the code beside them. Usage:
                                                # (their outputs are dropped: re-execute them)
     python scripts/build_notebooks.py --check  # exit 1 if a notebook's cells differ from
                                                # its source, outputs aside
+    python scripts/build_notebooks.py --with-solutions DIR
+        # write into DIR each stored notebook with its exercises' solutions as code cells,
+        # each right after the markdown cell that holds it (scripts/test.sh runs them)
 """
 
+import re
 import sys
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -26,6 +31,10 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC, OUT = ROOT / "notebooks" / "src", ROOT / "notebooks"
+# What one gen_lib.minimize call stands for on each backend, written once: the build
+# appends it to every markdown cell tagged "minimize-by-backend" (the site shows it as
+# tabs; tests/test_minimize_shown.py executes it against minimize).
+MINIMIZE_BY_BACKEND = SRC / "minimize_by_backend.md"
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
@@ -45,8 +54,11 @@ def build(source):
     text = source.read_text().replace("REPOSITORY_URL", url)
     text = text.replace("REPOSITORY_PATH", url.removeprefix("https://github.com/"))
     nb = jupytext.reads(text, fmt="py:percent")
+    shown = MINIMIZE_BY_BACKEND.read_text().strip()
     for i, cell in enumerate(nb.cells):
         cell.metadata.pop("lines_to_next_cell", None)
+        if "minimize-by-backend" in cell.metadata.get("tags", []):
+            cell.source = f"{cell.source.rstrip()}\n\n{shown}"
         cell.id = f"{source.stem[:2]}-{i:03d}"  # stable ids: rebuilds give identical files
     nb.metadata = dict(METADATA)
     return nb
@@ -59,6 +71,46 @@ def cells_of(nb):
 
 def code_of(nb):
     return [cell for cell in cells_of(nb) if cell[0] == "code"]
+
+
+SOLUTION = re.compile(r"<details><summary>Solution</summary>(.*?)</details>", re.S)
+PYTHON_BLOCK = re.compile(r"^([ \t]*)```python\n(.*?)\n\1```", re.S | re.M)
+
+
+def solutions_of(markdown):
+    """The code of each exercise solution in a markdown cell: the first python block of
+    each collapsed "Solution" (indented as a list item's, or not)."""
+    codes = []
+    for solution in SOLUTION.findall(markdown):
+        block = PYTHON_BLOCK.search(solution)
+        if block is None:
+            raise ValueError(f"a Solution without a python code block: {solution[:200]!r}")
+        codes.append(textwrap.dedent(block.group(2)))
+    return codes
+
+
+def with_solutions(nb):
+    """`nb` with each solution's code as a code cell after the markdown cell that holds it."""
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.cell_type == "markdown":
+            for n, code in enumerate(solutions_of(cell.source)):
+                solution = nbformat.v4.new_code_cell(code)
+                solution.id = f"{cell.id}-solution-{n}"
+                cells.append(solution)
+    nb.cells = cells
+    return nb
+
+
+def write_with_solutions(folder):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for target in sorted(OUT.glob("[0-9][0-9]_*.ipynb")):
+        nb = with_solutions(nbformat.read(target, as_version=4))
+        count = sum(cell.id.count("-solution-") for cell in nb.cells)
+        (folder / target.name).write_text(nbformat.writes(nb) + "\n")
+        print(f"{folder / target.name}: {count} solutions as code cells")
 
 
 def main(check=False):
@@ -91,4 +143,6 @@ def main(check=False):
 
 
 if __name__ == "__main__":
+    if "--with-solutions" in sys.argv:
+        sys.exit(write_with_solutions(sys.argv[sys.argv.index("--with-solutions") + 1]))
     sys.exit(main(check="--check" in sys.argv))

@@ -37,6 +37,23 @@ def the_line(nb, prefix, path):
     return found[0]
 
 
+def merge_streams(nb):
+    """One box per cell and stream: consecutive prints to stdout (or stderr) that Jupyter
+    stored as several outputs become one, as a reader sees them in Jupyter."""
+    for cell in nb.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (output.get("output_type") == "stream" and previous is not None
+                    and previous.get("output_type") == "stream"
+                    and previous.get("name") == output.get("name")):
+                previous["text"] += output["text"]
+            else:
+                merged.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+
+
 def execute(path, backend):
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -47,6 +64,7 @@ def execute(path, backend):
     NotebookClient(nb, timeout=3600, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     wall = time.perf_counter() - start
+    merge_streams(nb)
     packages = ["keras", BACKEND_PACKAGES[backend], "numpy", "matplotlib", "gen_lib"]
     nb.metadata["gen_lib"] = {
         "backend": backend,

@@ -149,3 +149,36 @@ def test_stored_notebooks_are_executed_and_say_what_produced_them(path):
     gallery = [c for c in code if "gallery" in c["metadata"].get("tags", [])]
     assert len(gallery) == 1 and any("image/png" in o.get("data", {})
                                      for o in gallery[0]["outputs"])
+
+
+def build_module():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_notebooks
+    finally:
+        sys.path.pop(0)
+    return build_notebooks
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_has_one_solution_that_parses(path):
+    """scripts/test.sh runs each solution as a code cell (build_notebooks --with-solutions);
+    here: each notebook has 3-5 of them and each is Python."""
+    build = build_module()
+    markdown = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                if c["cell_type"] == "markdown"]
+    exercises = sum(len(build.SOLUTION.findall(text)) for text in markdown)
+    codes = [code for text in markdown for code in build.solutions_of(text)]
+    assert 3 <= len(codes) == exercises <= 5, (path.name, len(codes), exercises)
+    for code in codes:
+        ast.parse(code)
+
+
+def test_solutions_are_found_inside_list_items():
+    build = build_module()
+    markdown = ("1. **Goal.**\n\n   <details><summary>Solution</summary>\n\n"
+                "   ```python\n   for i in range(2):\n       print(i)\n   ```\n\n"
+                "   Why: ...\n   </details>\n")
+    assert build.solutions_of(markdown) == ["for i in range(2):\n    print(i)"]
+    with pytest.raises(ValueError, match="without a python code block"):
+        build.solutions_of("<details><summary>Solution</summary>no code</details>")

@@ -64,3 +64,15 @@ def test_seeding_makes_runs_repeatable():
     np.testing.assert_array_equal(draws[0][1], draws[1][1])
     run_profile(epochs=1, seed=4, env={})
     assert not np.array_equal(np.random.rand(3), draws[0][0])
+
+
+def test_size_is_the_full_number_or_the_smoke_one():
+    full = run_profile(epochs=3, env={})
+    smoke = run_profile(epochs=3, env={"GEN_LIB_PROFILE": "smoke"})
+    assert full.size(400, smoke=10) == 400
+    assert smoke.size(400, smoke=10) == 10
+    assert smoke.size(5, smoke=10) == 5  # never more than the full run
+    with pytest.raises(ValueError, match="positive whole numbers"):
+        full.size(0, smoke=10)
+    with pytest.raises(ValueError, match="positive whole numbers"):
+        full.size(400, smoke=2.5)
