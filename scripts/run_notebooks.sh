@@ -10,4 +10,5 @@ bash scripts/setup.sh
 . "${VENV:-.venv}/bin/activate"
 unset GEN_LIB_PROFILE
 python scripts/execute_notebooks.py "$@"
+python scripts/samples_figure.py   # the README's picture, from the stored notebooks
 bash scripts/build_site.sh
