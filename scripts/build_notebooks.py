@@ -123,13 +123,17 @@ def main(check=False):
             continue
         if check:
             stale.append(target.name)
-        elif stored is not None and code_of(stored) == code_of(built) and \
-                len(stored.cells) == len(built.cells):
-            # Only the prose changed: keep the outputs, which still come from this code.
-            for old, new in zip(stored.cells, built.cells, strict=True):
-                if old.cell_type == "markdown":
-                    old.source = new.source
-            target.write_text(nbformat.writes(stored) + "\n")
+        elif stored is not None and [c[2:] for c in code_of(stored)] == \
+                [c[2:] for c in code_of(built)]:
+            # Only the prose changed (markdown cells edited, added or removed): keep the
+            # outputs, which still come from this code, cell for cell.
+            stored_code = iter(c for c in stored.cells if c.cell_type == "code")
+            for cell in built.cells:
+                if cell.cell_type == "code":
+                    old = next(stored_code)
+                    cell.outputs, cell.execution_count = old.outputs, old.execution_count
+            built.metadata = stored.metadata
+            target.write_text(nbformat.writes(built) + "\n")
             print(f"updated the prose of {target.relative_to(ROOT)}; its outputs are kept")
         else:
             target.write_text(nbformat.writes(built) + "\n")
