@@ -64,6 +64,25 @@ def test_straight_through_carries_the_reconstruction_gradient_to_the_encoder():
     assert all(not np.allclose(a, b) for a, b in zip(after, before, strict=True))
 
 
+def test_straight_through_copies_the_decoder_input_gradient_to_the_encoder_output():
+    """The gradient itself, entry by entry: d loss/d z_e through `straight_through` equals
+    d loss/d (decoder input) at z_q, for the model's own decoder and a reconstruction loss."""
+    import gen_lib
+
+    model, batch = vq_vae(), images(4, seed=5)
+    z_e = model.encoder(batch)
+    z_q = model.quantizer(z_e)
+
+    def reconstruction(decoder_input):
+        return ops.sum(ops.square(ops.subtract(model.decoder(decoder_input), batch)))
+
+    to_z_q = to_np(gen_lib.input_gradients(reconstruction, z_q))
+    to_z_e = to_np(gen_lib.input_gradients(
+        lambda z: reconstruction(model.straight_through(z, z_q)), z_e))
+    assert np.abs(to_z_q).max() > 0
+    np.testing.assert_allclose(to_z_e, to_z_q, rtol=1e-4, atol=1e-6)
+
+
 def test_loss_terms_are_eq_3_summed_over_each_image_and_averaged_over_the_batch():
     """Reconstruction: squared error summed over the 784 pixels, over the pixel variance;
     codebook and commitment: squared distance summed over the 49 x D code entries."""
@@ -151,3 +170,28 @@ def test_masks_hide_the_centre_only_for_type_a():
     b.build((None, 7, 7, 1))
     np.testing.assert_array_equal(a.mask[..., 0, 0], [[1, 1, 1], [1, 0, 0], [0, 0, 0]])
     np.testing.assert_array_equal(b.mask[..., 0, 0], [[1, 1, 1], [1, 1, 0], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("kernel", [2, 4, (3, 4), 1])
+def test_masked_convolutions_refuse_kernels_without_a_centre(kernel):
+    """An even kernel with 'same' padding has no centre on the output's position: the
+    mask would keep a row or column after it, so the layer must refuse it."""
+    with pytest.raises(ValueError, match="odd kernel size of at least 3.*Use 3, 5 or 7"):
+        notebook()["MaskedConv2D"]("B", 2, kernel)
+
+
+def test_an_even_kernel_would_leak_the_next_row():
+    """Why the refusal: with the same mask rule on a 4x4 kernel, the output at a position
+    depends on the input at a later one (checked with a plain Conv2D and that mask)."""
+    size, centre = 4, 2
+    mask = np.ones((size, size, 1, 1), "float32")
+    mask[centre, centre + 1:] = 0
+    mask[centre + 1:] = 0
+    conv = keras.layers.Conv2D(1, size, padding="same", use_bias=False)
+    conv.build((None, 7, 7, 1))
+    conv.kernel.assign(np.ones((size, size, 1, 1), "float32") * mask)
+    grid = np.zeros((1, 7, 7, 1), "float32")
+    changed = grid.copy()
+    changed[0, 4, 3] = 1.0  # a position after (3, 3) in raster order
+    moved = np.abs(to_np(conv(changed)) - to_np(conv(grid)))[0, 3, 3, 0]
+    assert moved > 0, "expected the unrefused even mask to leak a later position"

@@ -408,6 +408,13 @@ class GAN(keras.Model):
             "D(G(z))": ops.mean(ops.sigmoid(fake_logits)),
         })
 
+# %% [markdown] tags=["minimize-by-backend"]
+# **The gradient step, written out.** In the discriminator step, `loss_fn` is `d_loss_fn`,
+# `variables` are `self.discriminator.trainable_variables` and `optimizer` is
+# `self.d_optimizer`; the generator step is the same with `g_loss_fn`, $G$'s variables and
+# `self.g_optimizer`. One `gen_lib.minimize(loss_fn, variables, optimizer)` call stands
+# for these lines, on each backend:
+
 # %% [markdown]
 # ## Training
 #

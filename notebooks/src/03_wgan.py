@@ -411,6 +411,13 @@ class WGAN(keras.Model):
             generator_loss, self.generator.trainable_variables, self.g_optimizer)
         return self.update_trackers({"g_loss": g_loss})
 
+# %% [markdown] tags=["minimize-by-backend"]
+# **The gradient step, written out.** In the critic step, `loss_fn` is `critic_loss`,
+# `variables` are `self.critic.trainable_variables` and `optimizer` is
+# `self.critic_optimizer` (the gradient penalty inside `critic_loss` is itself a gradient,
+# so this step differentiates twice). One `gen_lib.minimize(loss_fn, variables, optimizer)`
+# call stands for these lines, on each backend:
+
 # %% [markdown]
 # The constructor refuses settings that cannot work, and says why:
 

@@ -424,6 +424,14 @@ class VAEGAN(keras.Model):
         gen_lib.minimize(loss_of("decoder"),  # 3. Dec: gamma L_llike + non-saturating GAN
                          self.decoder.trainable_variables, self.decoder_optimizer)
         return self.update_trackers(logs)  # as measured before this step's updates
+# %% [markdown] tags=["minimize-by-backend"]
+# **The gradient step, written out.** In the discriminator's update, `loss_fn` is
+# `loss_of("discriminator")`, `variables` are `self.discriminator.trainable_variables` and
+# `optimizer` is `self.discriminator_optimizer`; the encoder's and the decoder's updates
+# are the same with their own loss, variables and optimizer. One
+# `gen_lib.minimize(loss_fn, variables, optimizer)` call stands for these lines, on each
+# backend:
+
 # %% [markdown]
 # ## Training
 #
