@@ -14,7 +14,8 @@
 #
 # **Prerequisites:** notebook 01 (DCGAN, `train_step`); Python, NumPy, Keras basics.
 #
-# **Time:** about 25 minutes on a 2-core CPU, 15 of them training.
+# **Time:** 42 minutes for the stored run, measured on a 2-core CPU, TensorFlow, while
+# other jobs shared it (a quiet run takes several times less).
 #
 # It corrects the CGAN part of the blog post *生成对抗网络与生成模型的数学基础:如何理解WGAN和CGAN*
 # ("Mathematical foundations of GANs: understanding WGAN and CGAN"), whose networks take the

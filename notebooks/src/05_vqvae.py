@@ -336,7 +336,7 @@ gen_lib.image_grid(x_train[:32], ncols=16, title="training images");
 # too. The cure here is the "random restart" of Jukebox (Dhariwal et al. 2020, §3.1),
 # also used by SoundStream (Zeghidour et al. 2021, §III-C): the layer keeps a running average of each code's share (`usage`) and
 # moves a code used less than 1% of $1/K$ onto a random encoder output of the batch. Usage
-# starts at zero: the first step puts every unchosen code on the data.
+# starts at zero: the first step re-seeds every code chosen too rarely in that batch.
 
 # %% tags=["model"]
 @keras.saving.register_keras_serializable(package="gen_notebooks")
@@ -591,7 +591,8 @@ print(f"simple stack: {(earlier & ~simple).sum()} of {earlier.sum()} earlier inp
 # 1. Encode to $z_e$; find the nearest codes $k$; look them up, $z_q = e_k$.
 # 2. Decode `straight_through(z_e, z_q)` $= z_e + \mathrm{sg}[z_q - z_e]$.
 # 3. Sum each term over one image (784 pixels, or $49D$ code entries), then average over
-#    the batch (per-element means would reweight the terms).
+#    the batch (per-element means would reweight the terms whenever $49D \ne 784$;
+#    at $D = 16$ they only rescale the loss).
 #
 # `train_step` then:
 #
@@ -600,7 +601,8 @@ print(f"simple stack: {(earlier & ~simple).sum()} of {earlier.sum()} earlier inp
 # 5. Codebook health, by plain assignments: fold the batch's code shares $p_k$ into the
 #    running usage and re-seed dead codes. The logged **perplexity**,
 #    $\exp(-\sum_k p_k \log p_k)$, is that of **this batch's** codes, averaged over the
-#    epoch: roughly the number of codes in use (1 to $K$).
+#    epoch: the *effective* number of equally used codes (1 to $K$), below the number
+#    of codes in use when some are used rarely.
 
 # %% tags=["model"]
 @keras.saving.register_keras_serializable(package="gen_notebooks")
@@ -1160,10 +1162,10 @@ print(f"softmax 'quantizer': {distinct[0]} distinct outputs for 1000 inputs; "
 # The commitment term pulls $z_e$ towards its code with force $2\beta(z_e - e)$; at
 # $\beta = 0$ nothing holds the encoder back, its outputs grow and the codes, moved
 # only by the codebook term, trail behind them. The gap matters because the
-# straight-through estimator is exact only where $z_e = z_q$: the decoder's gradient,
-# computed at $z_q$, is applied at $z_e$. In these 4-epoch runs the MSE falls as $\beta$
+# straight-through estimator is a good approximation only where $z_e \approx z_q$: the
+# decoder's gradient, computed at $z_q$, is applied at $z_e$. In these 4-epoch runs the MSE falls as $\beta$
 # grows, by more than the run-to-run spread of exercise 1; the paper reports
-# no change between 0.1 and 2.0 for its much longer training.
+# no change between 0.1 and 2.0, after much longer training (not tested here).
 #
 # </details>
 #
