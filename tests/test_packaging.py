@@ -182,3 +182,33 @@ def test_solutions_are_found_inside_list_items():
     assert build.solutions_of(markdown) == ["for i in range(2):\n    print(i)"]
     with pytest.raises(ValueError, match="without a python code block"):
         build.solutions_of("<details><summary>Solution</summary>no code</details>")
+
+
+LIST_ITEM = re.compile(r"\s*([-+*]|\d+\.)\s")
+
+
+def lines_opening_a_list_inside_math(markdown):
+    """Inline math continued on a line that starts like a list item ("- w p(x)") becomes a
+    list item: the dollar signs then pair up wrongly and the page shows broken math. (A
+    display block that opens with `$$` at the start of a line is parsed whole.)"""
+    found, inline = [], False
+    for line in markdown.splitlines():
+        if not line.strip():
+            inline = False  # a paragraph ends at a blank line, and inline math with it
+            continue
+        if inline and LIST_ITEM.match(line):
+            found.append(line)
+        text = re.sub(r"`[^`]*`", "", line.replace(r"\$", ""))
+        inline ^= text.replace("$$", "").count("$") % 2 == 1
+    return found
+
+
+def test_math_is_never_cut_by_a_list_item():
+    assert lines_opening_a_list_inside_math("$a\n- b$") == ["- b$"]
+    assert lines_opening_a_list_inside_math("$a$ b\n- item $c$\n\n$$d\n+ e$$") == []
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        for cell in cells:
+            if cell["cell_type"] == "markdown":
+                bad = lines_opening_a_list_inside_math("".join(cell["source"]))
+                assert not bad, f"{path.name}: math continues on a list item: {bad}"

@@ -221,8 +221,8 @@ print(f"largest gap between brute force and the formula for D*: "
 #
 # <details><summary>The optimum in closed form</summary>
 #
-# $(1 - w)\,p(y)\,p_g^*(x \mid y) = \max\big(0,\; k_y\,p_{\text{data}}(x, y)
-# - w\,p_{\text{mis}}(x, y)\big)$, with $k_y$ chosen so that $p_g^*(\cdot \mid y)$
+# $(1 - w)\,p(y)\,p_g^*(x \mid y) = \max\big(0,\; k_y\,p_{\text{data}}(x, y) -
+# w\,p_{\text{mis}}(x, y)\big)$, with $k_y$ chosen so that $p_g^*(\cdot \mid y)$
 # integrates to 1. It follows from the optimality (KKT) conditions of this convex problem
 # (Boyd & Vandenberghe 2004, Sec. 5.5.3). Where the classes do not overlap
 # ($p_{\text{mis}} = 0$) it copies the data; where $p_{\text{mis}} / p_{\text{data}}$
