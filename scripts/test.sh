@@ -39,7 +39,6 @@ fi
 # The benchmarks' tiny runs check that the scripts still work; they exercise nothing the
 # unit tests and notebooks do not, so the oldest end leaves them to the newest.
 ONLY_AT_NEWEST=(--deselect tests/test_benchmarks.py)
-SOLUTIONS_RUN="01_gan 02_cgan 03_wgan 05_vqvae 06_vae_gan"  # whose solutions the tests run
 
 status=0
 for end in $ENDS; do
@@ -47,9 +46,8 @@ for end in $ENDS; do
   . "$(venv_of "$end")/bin/activate"
   if [ "$end" = newest ]; then
     python scripts/build_notebooks.py --check || status=1
-    # At the newest end, on tensorflow, the notebooks whose solutions are sized for the
-    # quick run (run.size) run with every exercise's solution as a code cell after it.
-    # 04's follow once they are checked in the quick run.
+    # At the newest end, on tensorflow, every notebook runs with each exercise's solution
+    # as a code cell after it (solutions size their runs with run.size).
     rm -rf build/notebooks_with_solutions
     python scripts/build_notebooks.py --with-solutions build/notebooks_with_solutions \
       || status=1
@@ -61,10 +59,7 @@ for end in $ENDS; do
     echo "=== $end end, KERAS_BACKEND=$backend"
     notebooks=(notebooks)
     if [ "$end" = newest ] && [ "$backend" = tensorflow ]; then
-      notebooks=(notebooks/04_vae.ipynb)
-      for name in $SOLUTIONS_RUN; do
-        notebooks+=("build/notebooks_with_solutions/$name.ipynb")
-      done
+      notebooks=(build/notebooks_with_solutions/*.ipynb)
     fi
     KERAS_BACKEND=$backend python -m pytest tests "${notebooks[@]}" --nbval-lax -q \
       --durations=5 "${skip[@]}" || status=1

@@ -90,7 +90,8 @@ print(gen_lib.device_report())
 # One epoch is one pass over the training images, in batches of `BATCH_SIZE`; the
 # generator draws from `LATENT_DIM`-dimensional noise; `FD_SAMPLES` images are scored at the
 # end. `run_profile` returns these settings (or lighter ones for a quick try) and seeds
-# Python, NumPy and Keras, so a rerun gives the same result.
+# Python, NumPy and Keras, so a rerun on the same machine and backend gives the same
+# numbers.
 
 # %% tags=["parameters"]
 DATASET = "mnist"  # or "fashion_mnist"
@@ -198,9 +199,9 @@ for row, logit in enumerate([-20, 0, 20]):
 # divergence JSD, zero only for equal distributions (Thm. 1). So the only optimum is
 # $p_g = p_{\text{data}}$, where $D^* = 1/2$ everywhere: the value at the optimum, not a
 # target for either player. This is an equilibrium of a two-player game, not the minimum
-# of one loss: alternating gradient steps need not reach it, and their failures are
-# oscillation, mode collapse and vanishing gradients, not "local optima", as the second
-# post calls them (Goodfellow 2016, §5.1; Prop. 2 assumes an optimal $D$ at every step).
+# of one loss: alternating gradient steps need not reach it; they may oscillate,
+# collapse modes, stall on vanishing gradients, or settle at a local equilibrium. The
+# "local optima" of one loss, as the second post has it, are the wrong picture (Goodfellow 2016, §5.1; Prop. 2 assumes an optimal $D$ at every step).
 #
 # MNIST mixes ten digit classes, so $p_g = p_{\text{data}}$ includes their proportions. A
 # generator that draws some modes (here: digits) never is **mode dropping**; one that maps
@@ -385,8 +386,9 @@ print(f"D(x) logits at init: mean {probe_logits.mean():+.3f}, max |logit| {abs(p
 # current fakes, then moves $G$ against that $D$. With $k = 1$ the loop is
 # $D, G, D, G, \dots$; putting $G$ first gives $G, D, G, D, \dots$, the same alternation
 # shifted by half an iteration. Only the very first $G$ step differs, taken against an
-# untrained $D$ (exercise 2 compares both). The order matters more when $D$ takes $k > 1$
-# steps (notebook 03) and differs from the original post's update, which computes both
+# untrained $D$, and the pairing of noise to steps (exercise 2 compares both). With
+# $k > 1$ (notebook 03) the order matters more: $G$ first would move against a $D$ not
+# yet refitted. Either order differs from the original post's update, which computes both
 # gradients before either network moves.
 #
 # `@gen_lib.train_step` lets this function run on JAX too; `@gen_lib.model_plumbing`
@@ -555,9 +557,9 @@ print(f"Result: FD {fd:.2f}, {fd / scorer.floor:.1f} times its floor")
 # The histogram is the classifier's reading of the samples: it names a digit even for a
 # blob, and it misreads some real digits too (its accuracy is printed above). At the
 # optimum the two bars of each digit would match. How much of the FD does the mix
-# explain? A controlled check: draw a larger pool of samples, and score 5,000 of them
-# twice, once as drawn and once with each digit kept at the data's share: same
-# generator, same number of images, only the class mix changed.
+# explain? A check: draw a larger pool of samples, and score 5,000 of them twice, once
+# as drawn and once with each digit kept at the data's share: same generator, same
+# number of images, the class mix changed (and with it which samples are scored).
 
 # %%
 sample_counts = np.bincount(scorer.predict_labels(generated), minlength=10)
@@ -593,7 +595,9 @@ else:
 # (42 epochs on the 10k test images) the samples' mix is uneven, but no digit is
 # missing: a share of 0.053 (4s) to 0.177 (9s) per digit, against 0.089 to 0.114 in the
 # data. And the mix accounts for a small part of the gap to the floor: rebalancing moves
-# the FD from 30.49 to 29.42. Most of the gap is in the images themselves. A conditional GAN
+# the FD from 30.49 to 29.42, about as much as two draws of 5,000 samples differ (29.74
+# on the noise above, 30.49 on the pool's first 5,000). Most of the gap is in the images
+# themselves. A conditional GAN
 # (notebook 02) is told which digit to draw.
 
 # %% [markdown]
@@ -862,8 +866,9 @@ print("Keras warned:", caught[0].message if caught else "nothing")
 #
 # 3. **What a class mix costs.** **Goal:** score real digits in four mixes: the data's,
 #    the samples', one digit missing, two digits only. **Hint:** `scorer.class_mix_fd`.
-#    **What to expect** (stored run): the data's mix near the floor (1.2x), the samples'
-#    mix 9.50 (6.9x), one missing digit about 9x, two digits about 250 times the floor.
+#    **What to expect** (a run of this solution on the stored run's counts): the data's
+#    mix near the floor (1.2x), the samples' mix 8.75 (6.4x), one missing digit 9.4x,
+#    two digits about 250 times the floor.
 #
 #    <details><summary>Solution</summary>
 #
@@ -881,16 +886,20 @@ print("Keras warned:", caught[0].message if caught else "nothing")
 #
 #    Why: these are perfect images, real digits, so all their FD comes from the mix. A
 #    missing digit removes a whole cluster of features and shifts their mean; the
-#    samples' mix, uneven but complete, costs far less. The data's own mix is not at
-#    the floor because the digits are drawn at random, with repeats.
+#    samples' mix, uneven but complete, costs a little less. The data's own mix is not
+#    at the floor because `class_mix_fd` draws real digits at random, with repeats, and
+#    repeats shrink the effective sample. The FD is not additive: 8.75 is what this mix
+#    costs perfect images, while on the generator's samples, already far from real,
+#    rebalancing it saved only about 1 (Results).
 #    </details>
 #
 # 4. **One-sided label smoothing** (Salimans et al. 2016, §3.4). **Goal:** label real
 #    images 0.9 instead of 1 in $D$'s loss and compare with the plain loss, 400 steps each
 #    from the same start. **Hint:** `train_step` reads `discriminator_loss` when `fit`
-#    traces it: redefine it, then train a new `GAN`. **What to expect** (stored run): a
-#    lower $D(x)$ (0.53 against 0.59) and about the same FD (102 against 105). Why only
-#    the real side?
+#    traces it: redefine it, then train a new `GAN`. **What to expect** (a full-size run of
+#    this solution): a
+#    lower $D(x)$ (0.53 against 0.59) and about the same FD (102 against 105, one
+#    seed). Why only the real side?
 #
 #    <details><summary>Solution</summary>
 #
@@ -1017,8 +1026,10 @@ print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB); max difference after 
 # shuffle=True)` draws the batches: it comes from the session's global random state. The
 # cell trains a small GAN two epochs straight, and one epoch, saved, reloaded, plus one:
 # in the same session, and after re-seeding as a new session would. The model's state
-# is restored exactly, so the losses match when the batches come in the same order;
-# after re-seeding, on JAX and PyTorch, NumPy restarts at epoch 1's order.
+# is restored exactly, so the losses match when the batches come in the same order.
+# After re-seeding, on TensorFlow the order of epoch 2 came back too (the printout, from
+# the backend that ran); on JAX and PyTorch, NumPy restarts at epoch 1's order and the
+# loss differs.
 
 # %%
 def fresh_gan():

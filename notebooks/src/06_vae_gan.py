@@ -244,7 +244,7 @@ fig.tight_layout()
 # Both models see the same images: MNIST grey levels in $[0, 1]$, a random tenth held
 # out for reconstructions. The plain VAE's loss, a Bernoulli cross-entropy against grey
 # levels, is smallest at the grey level itself, but it is not the likelihood of a
-# grey-level image: not notebook 04's bound in nats. The VAE-GAN has no pixel likelihood.
+# grey-level image: notebook 04 binarised the pixels to make its loss a bound in nats. The VAE-GAN has no pixel likelihood.
 # Both are judged by their samples.
 
 # %%
@@ -436,8 +436,8 @@ class VAEGAN(keras.Model):
 # `variables` change. Each `gen_lib.minimize` call stands for these lines:
 
 # %% [markdown]
-# **What differs from Larsen et al. 2016.** The losses and who minimises what are the
-# paper's (Sec. 2); the rest is not:
+# **What differs from Larsen et al. 2016.** Who minimises what is the paper's (Sec. 2,
+# with Algorithm 1's signs corrected); Dec's GAN term and the rest are not:
 #
 # | | the paper (or its code, where said) | here |
 # |---|---|---|
@@ -458,8 +458,10 @@ class VAEGAN(keras.Model):
 # ## Training
 #
 # **Controlled:** the same images, encoder and decoder architectures, batch size and
-# steps. **Not controlled:** the computation (a VAE-GAN step makes three updates) and
-# Adam's $\beta_1$ (0.9 for the plain VAE, 0.5 below).
+# steps, and the encoder's initial weights. **Not controlled:** the computation (a
+# VAE-GAN step makes three updates), Adam's $\beta_1$ (0.9 for the plain VAE, 0.5
+# below), and the decoder's initial weights and the batch order, which each model draws
+# in turn from the one seed.
 #
 # The scores use a small digit classifier shipped with gen_lib; its accuracy below is on
 # real digits it never saw in training. It also reads both models' reconstructions.
@@ -559,8 +561,8 @@ gen_lib.plot_history(vae_gan_history, keys=["kl", "feature_rec"],
 # direction as weighting the KL by $1/c$: a $\beta$-VAE (Higgins et al. 2017) with
 # $\beta = 1/c$. The plain VAE's reconstruction term is a cross-entropy over 784 pixels;
 # the VAE-GAN's is a squared distance over 3,136 unnormalised features whose size Dis
-# sets as it learns. So the VAE-GAN's effective KL weight is chosen by the discriminator,
-# not by us. The cell prints both models' last-epoch terms.
+# sets as it learns. So the VAE-GAN's effective KL weight is set by the size of Dis's
+# features, which drifts as Dis learns, not by a number we choose. The cell prints both models' last-epoch terms.
 
 # %%
 for name, history, term in [("plain VAE", vae_history, "reconstruction"),
@@ -569,9 +571,9 @@ for name, history, term in [("plain VAE", vae_history, "reconstruction"),
           f"{term} {history.history[term][-1]:6.1f}")
 
 # %% [markdown]
-# In the stored run the VAE-GAN's feature term (11.9) is about an eighth of the plain
-# VAE's cross-entropy (95.0), so the KL weighs relatively more, and its codes sit closer
-# to the prior: KL 8.9 against 20.5 nats per image. This fits its lower reconstruction
+# In the stored run the VAE-GAN's codes sit closer to the prior: KL 8.9 against 20.5
+# nats per image (its feature term is 11.9, the VAE's cross-entropy 95.0; loss values
+# alone do not measure a weight, gradients do). This fits its lower reconstruction
 # accuracy below, but is not a controlled comparison (two different reconstruction
 # terms); exercise 4 changes the scale alone.
 
@@ -718,11 +720,11 @@ gen_lib.image_grid(np.concatenate(rows), ncols=10, row_labels=["VAE", "VAE-GAN"]
 # ### What the hybrid buys, and what it costs
 #
 # A **VAE** (notebook 04) has one loss, trains stably, comes with an encoder and with a
-# bound on the images' log-likelihood, and its samples are blurry. A **GAN** (notebook
+# likelihood bound (for binary images; notebook 04), and its samples are blurry. A **GAN** (notebook
 # 01) gives sharp samples but no encoder and no likelihood, and its two-player game can
 # fail (exercise 2 breaks one). What the **VAE-GAN** bought in the stored run, at the
 # same 852 steps: an FD 4.0 times lower than the VAE's (22.88 against 92.62), with the
-# encoder kept. What it cost: 3.1 times the minutes; three optimizers and $\gamma$ to
+# encoder kept. What it cost: 3.0 times the minutes; three optimizers and $\gamma$ to
 # set; a loss that is no longer a bound on the images' likelihood (Theory); a KL weight
 # set by the discriminator's scale; reconstructions that keep the digit less often;
 # samples sharper but with broken strokes. No plain GAN was trained here: how the
@@ -897,7 +899,7 @@ print(f"the post's code: shape {tuple(encoded.shape[1:])}, "
 # fresh VAE-GAN and prints its FD, reconstruction accuracy, last KL and Dis values and
 # its time. Every run starts from the same seed, so the same initial weights and
 # batches: the exercises change one thing each against the **baseline**, the notebook's
-# settings at this size, which the cell trains (about a minute and a half on a 2-core
+# settings at this size, which the cell trains (about three minutes on a 2-core
 # CPU).
 
 # %%
@@ -927,7 +929,10 @@ baseline = train_vae_gan()
 # %% [markdown]
 # 1. **What $\gamma$ does.** **Goal:** see $\gamma$ trade reconstruction against fooling
 #    Dis. **Hint:** call `train_vae_gan(gamma=...)` with 0.1 and 10.0. **What to expect**
-#    (stored run): EX1_EXPECT
+#    (a full-size run of the solution):
+#    against the baseline (FD 58.55, reconstruction accuracy 0.777), $\gamma = 0.1$
+#    reconstructs much worse (0.578) and fools Dis more (Dis($x_p$) 0.32 against 0.24),
+#    FD 112; $\gamma = 10$ reconstructs about as well (0.774), fools Dis less (0.13), FD 73.
 #
 # <details><summary>Solution</summary>
 #
@@ -939,14 +944,21 @@ baseline = train_vae_gan()
 #                        ncols=16, row_labels=["real", f"γ = {gamma}"]);
 # ```
 #
-# **Why:** EX1_WHY
+# **Why:** $\gamma$ weighs Dec's two jobs. At 0.1, fooling Dis dominates: Dec makes images
+# Dis finds plausible whether or not they match the input, so reconstructions drift to
+# other digits. At 10, the feature reconstruction dominates and the GAN term's push
+# towards realistic samples weakens, so samples from the prior (what the FD scores) look
+# less real, while reconstructions gain nothing over $\gamma = 1$ at this size. One seed
+# per value: this orders the three values, it does not locate an optimum.
 #
 # </details>
 
 # %% [markdown]
 # 2. **The original post's labels.** **Goal:** see the all-zero labels of bug 1 inside a
 #    real model. **Hint:** subclass `VAEGAN`; in Dis's loss, label the real images 0.
-#    **What to expect** (stored run): EX2_EXPECT
+#    **What to expect** (a full-size run of the solution):
+#    Dis calls everything fake (Dis($x$) 0.00, Dis($x_p$) 0.01); the samples are not
+#    digits (FD 959 against the baseline's 58.55) and reconstruction accuracy falls to 0.404.
 #
 # <details><summary>Solution</summary>
 #
@@ -965,14 +977,22 @@ baseline = train_vae_gan()
 # gen_lib.image_grid(decode(model.decoder, eval_noise[:16]), ncols=16, title="all-zero labels");
 # ```
 #
-# **Why:** EX2_WHY
+# **Why:** with every label 0, Dis's loss is lowest when it calls every image fake, real
+# ones included (the 0.0003 of bug 1). Such a Dis knows nothing about what is real, so
+# Dec's GAN term, large since $-\log \mathrm{Dis}(x_p) \approx 4.6$, pushes its images towards
+# whatever raises Dis's logit, not towards digits, and the feature reconstruction is
+# measured in the layer of a Dis that has learned no digits either.
 #
 # </details>
 
 # %% [markdown]
 # 3. **Which learning rates?** **Goal:** test the advice "not Adam's defaults for a GAN".
 #    **Hint:** against the baseline, run Dis at Adam's defaults (1e-3, $\beta_1$ = 0.9),
-#    then all three networks at DCGAN's 2e-4. **What to expect** (stored run): EX3_EXPECT
+#    then all three networks at DCGAN's 2e-4. **What to expect** (a full-size run of
+#    the solution): Dis at Adam's defaults, FD 97.5 against the baseline's 58.55, with
+#    slightly better reconstructions (0.800) and Dis fooled less (Dis($x_p$) 0.13); all
+#    three at 2e-4, FD 535, reconstruction accuracy 0.311, and Dis wins outright
+#    (Dis($x$) 0.93, Dis($x_p$) 0.01).
 #
 # <details><summary>Solution</summary>
 #
@@ -983,7 +1003,12 @@ baseline = train_vae_gan()
 #     train_vae_gan(rates=rates, betas=betas)
 # ```
 #
-# **Why:** EX3_WHY
+# **Why:** the second run leaves Dis's rate as it was and slows Enc and Dec fivefold: in
+# 284 steps they learn too little to reconstruct, and Dis beats a weak decoder. The
+# first makes Dis faster and its momentum longer, and the FD worsens, as the advice says;
+# but its rate and $\beta_1$ change together (the advice is about the defaults), and a
+# third run with only $\beta_1 = 0.9$ would separate them. What the two runs show is
+# that the balance between the players' rates matters, one seed each.
 #
 # </details>
 
@@ -991,7 +1016,9 @@ baseline = train_vae_gan()
 # 4. **The feature scale is a KL weight.** **Goal:** isolate the claim of the Results:
 #    scaling $\mathcal{L}_{llike}$ in Enc's loss moves the KL. **Hint:** subclass `VAEGAN`
 #    so that Enc minimises $\mathcal{L}_{prior} + c\,\mathcal{L}_{llike}$; try $c$ = 0.1
-#    and 10 (Dec's loss unchanged). **What to expect** (stored run): EX4_EXPECT
+#    and 10 (Dec's loss unchanged). **What to expect** (a full-size run of the solution): $c = 0.1$, KL 0.2
+#    nats, reconstruction accuracy 0.142 (chance is 0.1), FD 499; $c = 10$, KL 21.7,
+#    reconstruction accuracy 0.819 and FD 54.92, against the baseline's KL 6.1 and 58.55.
 #
 # <details><summary>Solution</summary>
 #
@@ -1012,7 +1039,12 @@ baseline = train_vae_gan()
 #     train_vae_gan(ScaledFeatures)
 # ```
 #
-# **Why:** EX4_WHY
+# **Why:** for Enc, KL + $c\,\mathcal{L}_{llike}$ has the same minimiser as
+# KL$/c$ + $\mathcal{L}_{llike}$: $c$ divides the KL's weight. At $c = 0.1$ the KL
+# dominates, Enc maps every image close to the prior (posterior collapse), and Dec
+# cannot tell the digits apart; at $c = 10$ the codes carry more (a higher KL) and the
+# reconstructions improve. This is the Results' claim with one thing changed: the scale
+# of the feature term acts as the KL weight.
 #
 # </details>
 
@@ -1020,8 +1052,9 @@ baseline = train_vae_gan()
 # 5. **An adversarial autoencoder** (Makhzani et al. 2015) puts the discriminator on the
 #    *codes*: it tells prior samples from encoder codes, and the encoder learns to fool
 #    it. **Goal:** build one with 2-d codes; compare them with the prior. **Hint:** three
-#    `gen_lib.minimize` calls: reconstruct, critic, fool. **What to expect** (stored
-#    run): EX5_EXPECT
+#    `gen_lib.minimize` calls: reconstruct, critic, fool. **What to expect** (a full-size run
+#    of the solution): held-out codes with mean about (0.28, 0.78) and standard
+#    deviations about 0.85 and 0.92, against the prior's 0 and 1.
 #
 # <details><summary>Solution</summary>
 #
@@ -1076,7 +1109,10 @@ baseline = train_vae_gan()
 # ax.legend();
 # ```
 #
-# **Why:** EX5_WHY
+# **Why:** the critic compares only the distribution of all codes with the prior, so the
+# encoder is pushed to fill the prior's shape as a whole, not to make each image's code
+# close to $\mathcal{N}(0, I)$ as the VAE's KL does. After 284 steps the match is partial:
+# a mean of 0.78 in $z_2$ is most of a standard deviation from 0.
 #
 # </details>
 
